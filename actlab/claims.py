@@ -1,0 +1,102 @@
+"""Claims: statements checked against a run's own data, and the statistics they use.
+
+An experiment module's `claims(df)` returns a list of `Claim`. Mathematical claims (`kind="math"`)
+must hold to a tight tolerance and make `actlab-verify` exit non-zero when they fail. Empirical
+claims (`kind="empirical"`) carry an effect size with a confidence interval over seeds and a
+verdict (reproduced / partly / not reproduced); they are findings and never fail the command.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+PASS, FAIL = "pass", "fail"
+REPRODUCED, PARTLY, NOT_REPRODUCED = "reproduced", "partly", "not reproduced"
+NO_DATA = "no data"
+
+
+@dataclass
+class Claim:
+    experiment: str
+    claim: str  # short id
+    statement: str  # one sentence, in our words
+    kind: str  # "math" or "empirical"
+    measured: float
+    expected: str  # theory, bound or published value, as text
+    verdict: str
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.kind == "math" and self.verdict == FAIL
+
+    def row(self) -> dict:
+        return asdict(self)
+
+
+def no_data(experiment: str, claim: str, statement: str, kind: str, expected: str, why: str) -> Claim:
+    return Claim(experiment, claim, statement, kind, math.nan, expected, NO_DATA, detail=why)
+
+
+def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval over independent seeds (nan interval for n < 2)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    return m, m - half, m + half
+
+
+def geo_mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Geometric mean and interval (t interval on the logs): for ratios spanning decades."""
+    m, lo, hi = mean_ci(np.log10(np.asarray(values, dtype=float)), level)
+    return 10**m, 10**lo, 10**hi
+
+
+def claims_table(claims: list[Claim]) -> pd.DataFrame:
+    cols = list(Claim.__dataclass_fields__)
+    return pd.DataFrame([c.row() for c in claims], columns=cols)
+
+
+def format_table(df: pd.DataFrame) -> str:
+    def fmt(x) -> str:
+        if isinstance(x, float):
+            return "nan" if math.isnan(x) else f"{x:.4g}"
+        return str(x)
+
+    cols = ["experiment", "claim", "measured", "ci_low", "ci_high", "expected", "verdict"]
+    rows = [[fmt(r[c]) for c in cols] for _, r in df.iterrows()]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
+    line = lambda cells: "  ".join(s.ljust(w) for s, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([line(cols), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def verdict_below(mean: float, hi: float, threshold: float) -> str:
+    """'reproduced' when the whole interval lies below the threshold, 'partly' when only the mean
+    does (or there is no interval: one seed), else 'not reproduced'."""
+    if not math.isfinite(mean):
+        return NO_DATA
+    if mean >= threshold:
+        return NOT_REPRODUCED
+    return REPRODUCED if math.isfinite(hi) and hi < threshold else PARTLY
+
+
+def verdict_within(mean: float, lo: float, hi: float, low: float, high: float) -> str:
+    """Like verdict_below, for an interval [low, high]."""
+    if not math.isfinite(mean):
+        return NO_DATA
+    if not low <= mean <= high:
+        return NOT_REPRODUCED
+    ok = math.isfinite(lo) and math.isfinite(hi) and low <= lo and hi <= high
+    return REPRODUCED if ok else PARTLY

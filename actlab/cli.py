@@ -1,0 +1,192 @@
+"""Command-line entry points: `actlab` (Hydra app), `actlab-collect`, `actlab-figures`,
+`actlab-verify`. Data flows one way: config -> experiment -> trainer -> rows -> CSV -> claims
+and figures; the last three commands read tables only and never train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from actlab import __version__
+from actlab.config import ConfigError, register_configs, validate
+from actlab.results import (
+    atomic_write_csv,
+    atomic_write_text,
+    collect,
+    config_columns,
+    config_dict,
+    read_summary,
+    run_name,
+    tidy,
+)
+from experiments import EXPERIMENTS
+
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+log = logging.getLogger("actlab")
+
+register_configs()
+
+
+def _check_writable(out: Path) -> None:
+    probe_dir = out
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not os.access(probe_dir, os.W_OK) or not probe_dir.is_dir():
+        raise ConfigError(f"out_dir={str(out)!r}: not a writable folder ({probe_dir} is not writable)")
+
+
+def run_one(cfg: DictConfig, experiment: str) -> dict:
+    """Run one configured experiment into OUT/runs/<experiment>/<run_name>/ and return its summary.
+
+    Bad configuration raises ConfigError before anything is written. A failure inside the run is
+    recorded as status 'failed' (a sweep goes on); a non-finite loss as 'diverged'."""
+    from actlab.trainer import resolve_device
+
+    if experiment not in EXPERIMENTS:
+        raise ConfigError(f"experiment={experiment!r}: unknown; valid choices: {', '.join(EXPERIMENTS)}")
+    validate(cfg)
+    device = resolve_device(cfg.trainer)
+    out = Path(cfg.out_dir)
+    _check_writable(out)
+    module = EXPERIMENTS[experiment]
+    name = run_name(cfg)
+    run_dir = out / "runs" / experiment / name
+    done = read_summary(run_dir)
+    if done and done.get("status") == "ok" and not cfg.force:
+        log.info("skip %s/%s: already ok (force=true reruns it)", experiment, name)
+        return done
+    if cfg.trainer.threads:
+        torch.set_num_threads(cfg.trainer.threads)
+    # The summary marks a run as complete: remove a stale one first, so that a crash below leaves
+    # the folder looking unfinished (collect skips it, a rerun redoes it).
+    (run_dir / "summary.json").unlink(missing_ok=True)
+    log.info("start %s/%s", experiment, name)
+    t0 = time.perf_counter()
+    error = None
+    try:
+        result = module.run(cfg, device)
+        rows, status, final, div = result.rows, result.status, result.final, result.diverged_step
+    except ConfigError:
+        raise
+    except Exception as e:  # recorded, not fatal: the sweep goes on with its other runs
+        rows, status, final, div, error = [], "failed", {}, None, f"{type(e).__name__}: {e}"
+        log.exception("run %s failed", name)
+    wall = time.perf_counter() - t0
+    df = tidy(rows, config_columns(cfg, experiment, name)) if rows else tidy([], config_columns(cfg, experiment, name)).iloc[:0]
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(config_dict(cfg)))
+    atomic_write_csv(run_dir / "metrics.csv", df)
+    summary = {
+        "experiment": experiment, "run_id": name, "status": status, "diverged_step": div,
+        "error": error, "final": final, "rows": len(df), "wall_time_s": round(wall, 3),
+        "device": str(device), "versions": {"actlab": __version__, "torch": torch.__version__,
+                                            "python": platform.python_version()},
+    }
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, default=float))
+    log.info("end %s/%s: %s in %.2fs", experiment, name, status, wall)
+    return summary
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def _hydra_main(cfg: DictConfig) -> None:
+    experiment = HydraConfig.get().runtime.choices.get("experiment")
+    try:
+        run_one(cfg, experiment)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _out_dirs_from_argv(argv: list[str]) -> list[str]:
+    for arg in argv:
+        key, _, value = arg.lstrip("+").partition("=")
+        if key == "out_dir":
+            return [v for v in value.split(",") if v]
+    return ["outputs"]
+
+
+def main() -> None:
+    """actlab [experiment=NAME] [key=value ...] | actlab -m experiment=NAME [sweeps ...]"""
+    # Hydra makes its log folder under out_dir before our code runs: check it first, so that an
+    # unwritable out_dir gets one clear line instead of a traceback.
+    try:
+        for out in _out_dirs_from_argv(sys.argv[1:]):
+            _check_writable(Path(out))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    _hydra_main()
+
+
+def _out_parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description, epilog=f"example: {example}")
+    p.add_argument("--out", default="outputs", help="the out_dir the runs were written to (default: outputs)")
+    return p
+
+
+def collect_main(argv: list[str] | None = None) -> int:
+    args = _out_parser("actlab-collect", "Merge every run folder into OUT/results/<experiment>.csv.",
+                       "actlab-collect --out outputs").parse_args(argv)
+    written = collect(Path(args.out), log=lambda m: print(m, file=sys.stderr))
+    for exp, path in written.items():
+        print(f"{exp}: {path}")
+    if not written:
+        print(f"no runs found under {Path(args.out) / 'runs'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def figures_main(argv: list[str] | None = None) -> int:
+    from actlab.plotting import save_figure
+    from actlab.results import load_results
+
+    args = _out_parser("actlab-figures", "Draw every figure from OUT/results/*.csv (no training) "
+                       "into OUT/figures/ as PNG and PDF.", "actlab-figures --out outputs").parse_args(argv)
+    out = Path(args.out)
+    tables = load_results(out)
+    if not tables:
+        print(f"no results under {out / 'results'}: run actlab-collect first", file=sys.stderr)
+        return 1
+    for exp, df in tables.items():
+        if exp not in EXPERIMENTS:
+            continue
+        for name, fig in EXPERIMENTS[exp].figures(df).items():
+            for path in save_figure(fig, out / "figures", name):
+                print(path)
+    return 0
+
+
+def verify_main(argv: list[str] | None = None) -> int:
+    from actlab.claims import claims_table, format_table
+    from actlab.results import atomic_write_csv, load_results
+
+    args = _out_parser("actlab-verify", "Evaluate every experiment's claims from OUT/results/*.csv, "
+                       "print them, write OUT/claims.csv; exit 1 if a mathematical claim fails.",
+                       "actlab-verify --out outputs").parse_args(argv)
+    out = Path(args.out)
+    tables = load_results(out)
+    if not tables:
+        print(f"no results under {out / 'results'}: run actlab-collect first", file=sys.stderr)
+        return 1
+    claims = []
+    for exp, df in tables.items():
+        if exp in EXPERIMENTS:
+            claims += EXPERIMENTS[exp].claims(df)
+    table = claims_table(claims)
+    atomic_write_csv(out / "claims.csv", table)
+    print(format_table(table))
+    failed = [c for c in claims if c.failed]
+    for c in failed:
+        print(f"FAILED: {c.experiment}/{c.claim}: measured {c.measured:.6g}, expected {c.expected}; {c.detail}",
+              file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,153 @@
+"""The typed configuration schema.
+
+One dataclass per config group, registered in Hydra's ConfigStore. YAML files under `configs/`
+hold values only; a key that is not declared here, a value of the wrong type or an enum value
+outside its choices fails at composition with Hydra's one-line message. Range checks that types
+cannot express (depth >= 1, lr > 0, ...) live in `validate`, which runs before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class GeluApprox(Enum):
+    none = "none"  # exact z * Phi(z)
+    tanh = "tanh"  # 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))
+    sigmoid = "sigmoid"  # z * sigmoid(1.702 z)
+
+
+class Init(Enum):
+    gaussian = "gaussian"
+    orthogonal = "orthogonal"
+
+
+class Optimizer(Enum):
+    sgd = "sgd"
+    adam = "adam"
+
+
+class Device(Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class DType(Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+@dataclass
+class ActivationConfig:
+    name: str = MISSING
+    slope: float = 1.0  # linear: phi(z) = slope * z; leaky_relu: the negative slope
+    beta: float = 1.0  # softplus: log(1 + e^(beta z)) / beta; swish: z * sigmoid(beta z)
+    alpha: float = 1.0  # elu: alpha (e^z - 1) for z < 0
+    approximate: GeluApprox = GeluApprox.none  # gelu only
+
+
+@dataclass
+class ModelConfig:
+    depth: int = 5  # number of hidden layers
+    width: int = 64
+    weight_scale: float = 1.0  # sigma_w: W ~ N(0, sigma_w^2 / fan_in), or orthogonal * sigma_w
+    bias_scale: float = 0.0  # sigma_b: b ~ N(0, sigma_b^2)
+    init: Init = Init.gaussian
+    out_activation: str | None = None  # an activation name for the output unit(s), or null
+
+
+@dataclass
+class TaskConfig:
+    name: str = MISSING
+    n_train: int = 1024
+    n_test: int = 512
+    in_dim: int = 16
+    out_dim: int = 1
+    input_scale: float = 1.0  # inputs are multiplied by this (the saturation factor alpha)
+    noise: float = 0.0
+    data_seed: int = 0  # the data are the same for every model seed unless this changes
+
+
+@dataclass
+class TrainerConfig:
+    steps: int = 200
+    lr: float = 0.05
+    optimizer: Optimizer = Optimizer.sgd
+    batch_size: int = 128  # 0 = full batch
+    log_every: int = 20
+    probes: bool = True  # per-layer probes at step 0, every log_every steps and at the end
+    device: Device = Device.auto
+    dtype: DType = DType.float32
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
+
+
+@dataclass
+class ScaleConfig:
+    name: str = "default"
+
+
+@dataclass
+class Config:
+    activation: ActivationConfig = MISSING
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = MISSING
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    scale: ScaleConfig = field(default_factory=ScaleConfig)
+    # Each experiment's own typed parameters: a dataclass from its module, chosen by the
+    # defaults list entry `params: ${experiment}`.
+    params: Any = None
+    seed: int = 0
+    out_dir: str = "outputs"
+    force: bool = False  # rerun even when the run folder already holds an ok summary
+
+
+class ConfigError(ValueError):
+    """A bad value in the configuration: the message names the key and the valid choices."""
+
+
+def register_configs() -> None:
+    from experiments import EXPERIMENTS
+
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    for name, module in EXPERIMENTS.items():
+        cs.store(group="params", name=name, node=module.Params)
+
+
+def validate(cfg: Any) -> None:
+    """Range checks the types cannot express. Raises ConfigError naming the key."""
+    from actlab.activations import ACTIVATIONS
+    from actlab.tasks import TASKS
+
+    def need(ok: bool, key: str, value: Any, what: str) -> None:
+        if not ok:
+            raise ConfigError(f"{key}={value!r}: {what}")
+
+    names = ", ".join(sorted(ACTIVATIONS))
+    need(cfg.activation.name in ACTIVATIONS, "activation.name", cfg.activation.name,
+         f"unknown activation; valid choices: {names}")
+    oa = cfg.model.out_activation
+    need(oa is None or oa in ACTIVATIONS or oa == "none", "model.out_activation", oa,
+         f"unknown activation; valid choices: none, {names}")
+    need(cfg.task.name in TASKS, "task.name", cfg.task.name,
+         f"unknown task; valid choices: {', '.join(sorted(TASKS))}")
+    m, t, tr = cfg.model, cfg.task, cfg.trainer
+    need(m.depth >= 1, "model.depth", m.depth, "must be an integer >= 1")
+    need(m.width >= 1, "model.width", m.width, "must be an integer >= 1")
+    need(m.weight_scale > 0, "model.weight_scale", m.weight_scale, "must be > 0")
+    need(m.bias_scale >= 0, "model.bias_scale", m.bias_scale, "must be >= 0")
+    need(t.n_train >= 1, "task.n_train", t.n_train, "must be an integer >= 1")
+    need(t.n_test >= 1, "task.n_test", t.n_test, "must be an integer >= 1")
+    need(t.in_dim >= 1, "task.in_dim", t.in_dim, "must be an integer >= 1")
+    need(t.input_scale > 0, "task.input_scale", t.input_scale, "must be > 0")
+    need(tr.steps >= 0, "trainer.steps", tr.steps, "must be an integer >= 0")
+    need(tr.lr > 0, "trainer.lr", tr.lr, "must be > 0")
+    need(tr.batch_size >= 0, "trainer.batch_size", tr.batch_size, "must be >= 0 (0 = full batch)")
+    need(tr.log_every >= 1, "trainer.log_every", tr.log_every, "must be an integer >= 1")
+    need(tr.threads >= 0, "trainer.threads", tr.threads, "must be >= 0 (0 = torch default)")

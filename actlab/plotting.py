@@ -1,0 +1,46 @@
+"""Shared plotting pieces: the style, the palette and saving. Plot functions live with their
+experiment; each takes a DataFrame and returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from actlab.results import atomic_write_text  # noqa: E402
+
+STYLE = Path(__file__).with_name("actlab.mplstyle")
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+
+def use_style() -> None:
+    plt.style.use(STYLE)
+
+
+def colors(keys) -> dict:
+    """A stable colour per key (activation names keep their colour across figures)."""
+    return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
+
+
+def save_figure(fig, out_dir: Path, name: str) -> list[Path]:
+    """PNG for reports, PDF for papers; each written atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in ("png", "pdf"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext)
+        path = out_dir / f"{name}.{ext}"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(buf.getvalue())
+        os.replace(tmp, path)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+__all__ = ["use_style", "colors", "save_figure", "plt", "atomic_write_text"]

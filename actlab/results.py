@@ -1,0 +1,167 @@
+"""Results I/O: run folders, atomic writes, and collecting runs into one table per experiment.
+
+Layout under OUT (= out_dir):
+  runs/<experiment>/<run_name>/{config.yaml, metrics.csv, summary.json}
+  results/<experiment>.csv      (actlab-collect)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+# Columns every metrics.csv starts with (a contract); config columns after them, then extras.
+BASE_COLUMNS = ["run_id", "experiment", "activation", "depth", "width", "weight_scale", "task",
+                "seed", "step", "layer", "metric", "value"]
+# More config columns, so claims can read every parameter they depend on from the table itself.
+CONFIG_COLUMNS = {
+    "slope": "activation.slope",
+    "beta": "activation.beta",
+    "elu_alpha": "activation.alpha",
+    "approximate": "activation.approximate",
+    "bias_scale": "model.bias_scale",
+    "init": "model.init",
+    "out_activation": "model.out_activation",
+    "input_scale": "task.input_scale",
+    "optimizer": "trainer.optimizer",
+    "lr": "trainer.lr",
+    "steps": "trainer.steps",
+    "batch_size": "trainer.batch_size",
+    "dtype": "trainer.dtype",
+}
+# Keys that do not change what a run computes, so they do not enter its name.
+_NOT_IN_NAME = ("out_dir", "force", "trainer.device", "trainer.threads", "scale")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_csv(path: Path, df: pd.DataFrame) -> None:
+    atomic_write_text(path, df.to_csv(index=False, lineterminator="\n"))
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") and not isinstance(value, (int, float)) else value
+
+
+def config_dict(cfg: DictConfig) -> dict:
+    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+
+
+def run_name(cfg: DictConfig) -> str:
+    """Readable prefix + a hash of everything that changes the computation."""
+    d = config_dict(cfg)
+    for key in _NOT_IN_NAME:
+        parts = key.split(".")
+        node = d
+        for p in parts[:-1]:
+            node = node.get(p, {})
+        node.pop(parts[-1], None)
+    digest = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+    m = cfg.model
+    return (f"{cfg.activation.name}_d{m.depth}_w{m.width}_s{m.weight_scale:g}_"
+            f"{cfg.task.name}_seed{cfg.seed}_{digest}")
+
+
+def config_columns(cfg: DictConfig, experiment: str, run_id: str) -> dict:
+    cols = {
+        "run_id": run_id,
+        "experiment": experiment,
+        "activation": cfg.activation.name,
+        "depth": cfg.model.depth,
+        "width": cfg.model.width,
+        "weight_scale": cfg.model.weight_scale,
+        "task": cfg.task.name,
+        "seed": cfg.seed,
+    }
+    for col, key in CONFIG_COLUMNS.items():
+        cols[col] = _plain(OmegaConf.select(cfg, key))
+    return cols
+
+
+def tidy(rows: list[dict], columns: dict) -> pd.DataFrame:
+    """Rows from the experiment win over config columns of the same name (e.g. a `depth` that
+    varies inside one run)."""
+    df = pd.DataFrame(rows)
+    for col, val in columns.items():
+        if col not in df.columns:
+            df[col] = val
+        else:
+            df[col] = df[col].where(df[col].notna(), val)
+    for col in ("step", "layer", "metric", "value"):
+        if col not in df.columns:
+            df[col] = None
+    extras = [c for c in df.columns if c not in BASE_COLUMNS and c not in CONFIG_COLUMNS]
+    ordered = BASE_COLUMNS + [c for c in CONFIG_COLUMNS if c in df.columns] + extras
+    df = df[ordered]
+    df["layer"] = df["layer"].astype("Int64")
+    return df
+
+
+def read_summary(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def collect(out: Path, experiment: str | None = None, log=print) -> dict[str, Path]:
+    """Merge every run folder of each experiment into OUT/results/<experiment>.csv.
+
+    A missing, truncated or corrupt run folder is reported and skipped, never fatal."""
+    runs_root = out / "runs"
+    written: dict[str, Path] = {}
+    if not runs_root.is_dir():
+        return written
+    for exp_dir in sorted(p for p in runs_root.iterdir() if p.is_dir()):
+        if experiment and exp_dir.name != experiment:
+            continue
+        frames = []
+        for run_dir in sorted(p for p in exp_dir.iterdir() if p.is_dir()):
+            summary = read_summary(run_dir)
+            if summary is None:
+                log(f"skipped {run_dir}: missing or corrupt summary.json (unfinished run?)")
+                continue
+            try:
+                df = pd.read_csv(run_dir / "metrics.csv", keep_default_na=True)
+                missing = [c for c in BASE_COLUMNS if c not in df.columns]
+                if missing:
+                    raise ValueError(f"missing columns {missing}")
+                if len(df) != summary.get("rows", len(df)):
+                    raise ValueError(f"{len(df)} rows, summary.json says {summary.get('rows')}")
+            except (OSError, ValueError, pd.errors.ParserError) as e:
+                log(f"skipped {run_dir}: corrupt metrics.csv ({e})")
+                continue
+            df["status"] = summary.get("status", "unknown")
+            frames.append(df)
+        if not frames:
+            continue
+        table = pd.concat(frames, ignore_index=True)
+        path = out / "results" / f"{exp_dir.name}.csv"
+        atomic_write_csv(path, table)
+        written[exp_dir.name] = path
+    return written
+
+
+def load_results(out: Path) -> dict[str, pd.DataFrame]:
+    res = out / "results"
+    if not res.is_dir():
+        return {}
+    return {p.stem: pd.read_csv(p) for p in sorted(res.glob("*.csv"))}

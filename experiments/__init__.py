@@ -1,0 +1,15 @@
+"""One module per phenomenon. Each module defines:
+
+  Params             a dataclass of the experiment's own typed parameters (config key `params`)
+  run(cfg, device)   -> actlab.trainer.TrainResult: the tidy rows of one configured run
+  claims(df)         -> list[actlab.claims.Claim], computed from the collected table alone
+  figures(df)        -> dict[name, matplotlib Figure], drawn from the collected table alone
+
+Adding an experiment is one module here, one entry below and one `configs/experiment/*.yaml`.
+"""
+
+from experiments import gradient_flow
+
+EXPERIMENTS = {
+    "gradient_flow": gradient_flow,
+}
