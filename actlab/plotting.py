@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from actlab.results import atomic_write_text  # noqa: E402
 
 STYLE = Path(__file__).with_name("actlab.mplstyle")
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255",
+           "#44AA99", "#999933", "#F0E442", "#AA4499"]  # Okabe-Ito, then Paul Tol (colorblind-safe)
 
 
 def use_style() -> None:

@@ -8,8 +8,11 @@
 Adding an experiment is one module here, one entry below and one `configs/experiment/*.yaml`.
 """
 
-from experiments import gradient_flow
+from experiments import gradient_chain, gradient_flow, saturation, signal_propagation
 
 EXPERIMENTS = {
     "gradient_flow": gradient_flow,
+    "gradient_chain": gradient_chain,
+    "saturation": saturation,
+    "signal_propagation": signal_propagation,
 }
