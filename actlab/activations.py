@@ -161,6 +161,20 @@ ACTIVATIONS: dict[str, Callable[[ActivationConfig], Activation]] = {
 }
 
 
+# The ActivationConfig keys each activation reads; the others do not change what a run computes,
+# so they are left out of its name and its table (a relu run with activation.slope=0.3 is the relu
+# run).
+USES: dict[str, tuple[str, ...]] = {
+    "linear": ("slope",),
+    "leaky_relu": ("slope",),
+    "softplus": ("beta",),
+    "gelu": ("approximate",),
+    "swish": ("beta",),
+    "elu": ("alpha",),
+}
+ACTIVATION_KEYS = ("slope", "beta", "alpha", "approximate")
+
+
 def get_activation(cfg: ActivationConfig | str, **params) -> Activation:
     """Build an activation from its config (or a name plus keyword parameters)."""
     if isinstance(cfg, str):

@@ -22,6 +22,15 @@ from actlab.models import MLP
 NEAR_ZERO = 1e-3  # "near-dead" / "saturated": |phi'| below this fraction of the maximum slope
 
 
+def rms(t: Tensor) -> float:
+    """Root mean square, scaled first so that squaring tiny float32 values cannot underflow
+    (deep vanishing gradients reach 1e-30 and below)."""
+    m = t.detach().abs().max()
+    if m == 0 or not torch.isfinite(m):
+        return m.item()
+    return (m * (t.detach() / m).pow(2).mean().sqrt()).item()
+
+
 def unit_stats(deriv: Tensor, max_slope: float) -> dict[str, float]:
     """Dead / near-dead / saturated fractions from phi'(z) of shape (batch, units).
 
@@ -50,8 +59,8 @@ def probe(model: MLP, x: Tensor, loss_of) -> list[dict]:
         layer = i + 1
         stats = {
             "grad_norm": g_w.norm().item(),
-            "delta_rms": g_z.pow(2).mean().sqrt().item(),
-            "act_rms": h.detach().pow(2).mean().sqrt().item(),
+            "delta_rms": rms(g_z),
+            "act_rms": rms(h),
         }
         act: Activation | None = model.act if i < last else model.out_act
         if act is not None:

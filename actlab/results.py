@@ -65,9 +65,20 @@ def config_dict(cfg: DictConfig) -> dict:
     return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
 
 
+def _drop_unused_activation_keys(d: dict) -> None:
+    from actlab.activations import ACTIVATION_KEYS, USES
+
+    for node in (d.get("activation", {}),):
+        used = USES.get(node.get("name"), ())
+        for key in ACTIVATION_KEYS:
+            if key not in used:
+                node.pop(key, None)
+
+
 def run_name(cfg: DictConfig) -> str:
     """Readable prefix + a hash of everything that changes the computation."""
     d = config_dict(cfg)
+    _drop_unused_activation_keys(d)
     for key in _NOT_IN_NAME:
         parts = key.split(".")
         node = d
@@ -91,8 +102,13 @@ def config_columns(cfg: DictConfig, experiment: str, run_id: str) -> dict:
         "task": cfg.task.name,
         "seed": cfg.seed,
     }
+    from actlab.activations import USES
+
+    used = USES.get(cfg.activation.name, ())
     for col, key in CONFIG_COLUMNS.items():
         cols[col] = _plain(OmegaConf.select(cfg, key))
+        if key.startswith("activation.") and key.split(".")[1] not in used:
+            cols[col] = None  # a parameter this activation does not read
     return cols
 
 
@@ -164,4 +180,4 @@ def load_results(out: Path) -> dict[str, pd.DataFrame]:
     res = out / "results"
     if not res.is_dir():
         return {}
-    return {p.stem: pd.read_csv(p) for p in sorted(res.glob("*.csv"))}
+    return {p.stem: pd.read_csv(p, low_memory=False) for p in sorted(res.glob("*.csv"))}

@@ -61,9 +61,12 @@ def evaluate(model: MLP, task: Task) -> dict[str, float]:
     return m
 
 
-def train(model: MLP, task: Task, tc: TrainerConfig, seed: int, desc: str = "") -> TrainResult:
+def train(model: MLP, task: Task, tc: TrainerConfig, seed: int, desc: str = "",
+          on_log=None) -> TrainResult:
     """Train `model` on `task` for tc.steps steps; probe at step 0, every tc.log_every steps and at
-    the end. A non-finite loss or gradient stops the run with status 'diverged' at that step."""
+    the end. A non-finite loss or gradient stops the run with status 'diverged' at that step.
+    `on_log(step, model)`, if given, returns extra rows at each of those steps (an experiment's own
+    probes)."""
     lf = loss_fn(task)
     n = task.x_train.shape[0]
     bs = n if tc.batch_size == 0 else min(tc.batch_size, n)
@@ -86,6 +89,8 @@ def train(model: MLP, task: Task, tc: TrainerConfig, seed: int, desc: str = "") 
         if tc.probes:
             rows = probe(model, x_probe, lambda out: lf(out, y_probe))
             res.rows.extend({"step": step, **r} for r in rows)
+        if on_log is not None:
+            res.rows.extend({"step": step, "layer": None, **r} for r in on_log(step, model))
         return math.isfinite(m["loss"])
 
     bar = tqdm(total=tc.steps, desc=desc, disable=not progress_enabled(), leave=False)
@@ -102,7 +107,9 @@ def train(model: MLP, task: Task, tc: TrainerConfig, seed: int, desc: str = "") 
         loss = lf(model(xb), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if not (torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in params)):
+        # one fused norm over all gradients: non-finite iff some gradient entry is
+        grad_norm = torch.stack(torch._foreach_norm([p.grad for p in params])).sum()
+        if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
             res.status, res.diverged_step = "diverged", step
             res.rows.append({"step": step, "layer": None, "metric": "loss", "value": loss.item()})
             break

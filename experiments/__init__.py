@@ -8,11 +8,24 @@
 Adding an experiment is one module here, one entry below and one `configs/experiment/*.yaml`.
 """
 
-from experiments import gradient_chain, gradient_flow, saturation, signal_propagation
+from experiments import (
+                         born_dead,
+                         dead_relu,
+                         gelu_approx,
+                         gradient_chain,
+                         gradient_flow,
+                         saturation,
+                         signal_propagation,
+                         softplus_revival,
+)
 
 EXPERIMENTS = {
     "gradient_flow": gradient_flow,
     "gradient_chain": gradient_chain,
     "saturation": saturation,
     "signal_propagation": signal_propagation,
+    "dead_relu": dead_relu,
+    "born_dead": born_dead,
+    "softplus_revival": softplus_revival,
+    "gelu_approx": gelu_approx,
 }

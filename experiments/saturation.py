@@ -140,17 +140,22 @@ def figures(df: pd.DataFrame) -> dict:
     axes[0].legend(fontsize=7)
     for act in acts:
         r = runs[runs["activation"] == act].groupby("alpha")
-        for ax, key in ((axes[-2], "saturated"), (axes[-1], "grad_per_error")):
+        for ax, key, style in ((axes[-2], "saturated", "o-"), (axes[-1], "grad_per_error", "o-"),
+                               (axes[-1], "delta_per_error", "s--")):
             s = r[key].agg(["mean", "min", "max"])
-            ax.plot(s.index, s["mean"], "o-", color=col_act[act], label=act)
+            ax.plot(s.index, s["mean"], style, color=col_act[act],
+                    label=act if key != "delta_per_error" else None)
             ax.fill_between(s.index, s["min"], s["max"], color=col_act[act], alpha=0.2)
     axes[-2].set_ylabel("saturated fraction, layer 1 (init)")
-    axes[-1].set_ylabel("grad_norm(layer 1) / loss (init)")
+    axes[-1].set_ylabel("per unit of loss, layer 1 (init)")
+    axes[-1].plot([], [], "k-", label="|dL/dW₁| / loss")
+    axes[-1].plot([], [], "k--", label="rms dL/dz₁ / loss")
+    axes[-1].legend(fontsize=7)
     axes[-1].set_yscale("log")
     for ax in axes[-2:]:
         ax.set_xscale("log")
         ax.set_xlabel("input scale α")
     axes[-2].legend(fontsize=7)
-    fig.suptitle("Saturation: large inputs kill the first layer's gradient")
+    fig.suptitle("Inputs scaled by α: first-layer saturation, its gradient per unit of error, and learning")
     fig.tight_layout()
     return {"saturation": fig}

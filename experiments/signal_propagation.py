@@ -51,11 +51,12 @@ def run(cfg, device):
     x2 = float((task.x_train[:PROBE_BATCH].double() ** 2).mean())
     qs = q_sequence(act, sw**2 * x2 + sb**2, sw, sb, depth)
     layer_theory = float(np.exp(np.mean([math.log(chi(act, qs[k - 1], sw)) for k in mids])))
-    q_star = fixed_point(act, sw, sb)
+    q_star = fixed_point(act, sw, sb, q0=qs[0])  # from the network's own first-layer q
     q_mid = qs[mids[len(mids) // 2] - 1]
     chi_q_free = act.piecewise_linear  # chi does not depend on q: any q is "converged"
     converged = chi_q_free or (math.isfinite(q_star) and abs(q_mid - q_star) <= cfg.params.q_tol * q_star)
-    for metric, value in [("chi1_theory", chi1(act, sw, sb)), ("chi1_measured", measured),
+    chi_star = chi(act, min(q_star, 1e12), sw)
+    for metric, value in [("chi1_theory", chi_star), ("chi1_measured", measured),
                           ("chi1_layer_theory", layer_theory), ("q_star", q_star),
                           ("q_converged", float(converged))]:
         res.rows.append({"step": 0, "layer": None, "metric": metric, "value": value})
@@ -159,5 +160,5 @@ def figures(df: pd.DataFrame) -> dict:
 
 def _act_params(df: pd.DataFrame, name: str) -> dict:
     row = df[df["activation"] == name].iloc[0]
-    return {"slope": float(row["slope"]), "beta": float(row["beta"]), "alpha": float(row["elu_alpha"]),
-            "approximate": str(row["approximate"])}
+    cols = {"slope": "slope", "beta": "beta", "alpha": "elu_alpha", "approximate": "approximate"}
+    return {k: row[c] for k, c in cols.items() if pd.notna(row[c])}
