@@ -9,14 +9,18 @@ Adding an experiment is one module here, one entry below and one `configs/experi
 """
 
 from experiments import (
-                         born_dead,
-                         dead_relu,
-                         gelu_approx,
-                         gradient_chain,
-                         gradient_flow,
-                         saturation,
-                         signal_propagation,
-                         softplus_revival,
+    born_dead,
+    dead_relu,
+    gelu_approx,
+    gradient_chain,
+    gradient_flow,
+    linear_collapse,
+    linear_regions,
+    nonmonotonic,
+    output_constraint,
+    saturation,
+    signal_propagation,
+    softplus_revival,
 )
 
 EXPERIMENTS = {
@@ -28,4 +32,8 @@ EXPERIMENTS = {
     "born_dead": born_dead,
     "softplus_revival": softplus_revival,
     "gelu_approx": gelu_approx,
+    "linear_collapse": linear_collapse,
+    "linear_regions": linear_regions,
+    "nonmonotonic": nonmonotonic,
+    "output_constraint": output_constraint,
 }

@@ -1,14 +1,19 @@
 """Every experiment config at smoke scale, then collect, figures and verify on its output."""
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 
 from actlab.results import BASE_COLUMNS
 from experiments import EXPERIMENTS
+from tests.conftest import ROOT
 
 
-def test_every_experiment_at_smoke_scale(cli, tmp_path):
+def test_every_experiment_config_runs(cli, tmp_path):
+    """`experiment=glob(*)`: each experiment's own configuration once (Hydra takes the sweep grid
+    from the command line here, not from each experiment's YAML)."""
     out = tmp_path / "out"
     r = cli("-m", "experiment=glob(*)", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
@@ -18,27 +23,30 @@ def test_every_experiment_at_smoke_scale(cli, tmp_path):
         for run in runs:
             summary = json.loads((run / "summary.json").read_text())
             assert summary["status"] in ("ok", "diverged"), (run, summary)
-            df = pd.read_csv(run / "metrics.csv")
+            df = pd.read_csv(run / "metrics.csv", low_memory=False)
             assert list(df.columns[: len(BASE_COLUMNS)]) == BASE_COLUMNS
             assert len(df) == summary["rows"]
-
-    r = cli("--out", str(out), module="collect")
-    assert r.returncode == 0, r.stderr
+    # the multirun callback collected every experiment's table
     for exp in EXPERIMENTS:
         assert (out / "results" / f"{exp}.csv").exists()
 
-    r = cli("--out", str(out), module="figures")
-    assert r.returncode == 0, r.stderr
-    pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert len(pngs) >= len(EXPERIMENTS)
-    assert all((out / "figures" / p).stat().st_size > 5000 for p in pngs)
 
-    r = cli("--out", str(out), module="verify")
-    assert r.returncode == 0, r.stdout + r.stderr
+def test_smoke_pipeline(tmp_path):
+    """What `make figures` does, at smoke scale: every experiment's grid, tables, figures, claims."""
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "scripts/run_all.py", "--out", str(out), "--scale", "smoke"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900,
+                       env={**__import__("os").environ, "CI": "true"})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     claims = pd.read_csv(out / "claims.csv")
     assert set(claims["experiment"]) == set(EXPERIMENTS)
     math_claims = claims[claims["kind"] == "math"]
-    assert (math_claims["verdict"] == "pass").all(), math_claims
+    assert (math_claims["verdict"].isin(["pass", "no data"])).all(), math_claims
+    assert (math_claims["verdict"] == "pass").sum() >= len(EXPERIMENTS)
+    pngs = sorted((out / "figures").glob("*.png"))
+    assert len(pngs) >= len(EXPERIMENTS)
+    assert all(p.stat().st_size > 5000 for p in pngs)
+    assert all(p.with_suffix(".pdf").exists() for p in pngs)
 
 
 def test_rerun_skips_finished_runs(cli, tmp_path):
@@ -49,3 +57,12 @@ def test_rerun_skips_finished_runs(cli, tmp_path):
     r = cli(*args)
     assert r.returncode == 0 and "skip" in r.stdout + r.stderr
     assert (run / "metrics.csv").stat().st_mtime_ns == before
+
+
+def test_diverged_run_is_recorded(cli, tmp_path):
+    r = cli("experiment=gradient_flow", "scale=smoke", "activation=linear", "activation.slope=3",
+            "model.weight_scale=3", "model.depth=8", "trainer.lr=1.0", f"out_dir={tmp_path}")
+    assert r.returncode == 0, r.stderr
+    (run,) = (tmp_path / "runs" / "gradient_flow").iterdir()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "diverged" and summary["diverged_step"] is not None
