@@ -100,3 +100,18 @@ def verdict_within(mean: float, lo: float, hi: float, low: float, high: float) -
         return NOT_REPRODUCED
     ok = math.isfinite(lo) and math.isfinite(hi) and low <= lo and hi <= high
     return REPRODUCED if ok else PARTLY
+
+
+def evaluate(experiments: dict, tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    """Every experiment's claims on its table, in registry order. A claim function that breaks on
+    an unexpected table (say, one whose runs all failed) yields one 'error' row, not a crash."""
+    out: list[Claim] = []
+    for name, module in experiments.items():
+        if name not in tables:
+            continue
+        try:
+            out += module.claims(tables[name])
+        except Exception as e:  # reported in the table; the other experiments still get checked
+            out.append(Claim(name, "claims", "", "empirical", math.nan, "", "error",
+                             detail=f"{type(e).__name__}: {e}"))
+    return out

@@ -97,9 +97,21 @@ def run_one(cfg: DictConfig, experiment: str) -> dict:
     return summary
 
 
+def _worker_threads(cfg: DictConfig) -> None:
+    """Under a parallel local launcher, give each worker its share of the cores: two workers with
+    torch's default thread count each on two cores run ten times slower, not twice as fast."""
+    launcher = HydraConfig.get().launcher
+    if cfg.trainer.threads == 0 and "joblib" in str(launcher.get("_target_", "")).lower():
+        n_jobs = int(launcher.get("n_jobs", -1))
+        cores = os.cpu_count() or 1
+        n_jobs = cores if n_jobs <= 0 else n_jobs
+        torch.set_num_threads(max(1, cores // n_jobs))
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def _hydra_main(cfg: DictConfig) -> None:
     experiment = HydraConfig.get().runtime.choices.get("experiment")
+    _worker_threads(cfg)
     try:
         run_one(cfg, experiment)
     except ConfigError as e:
@@ -167,7 +179,7 @@ def figures_main(argv: list[str] | None = None) -> int:
 
 
 def verify_main(argv: list[str] | None = None) -> int:
-    from actlab.claims import claims_table, format_table
+    from actlab.claims import claims_table, evaluate, format_table
     from actlab.results import atomic_write_csv, load_results
 
     args = _out_parser("actlab-verify", "Evaluate every experiment's claims from OUT/results/*.csv, "
@@ -178,10 +190,7 @@ def verify_main(argv: list[str] | None = None) -> int:
     if not tables:
         print(f"no results under {out / 'results'}: run actlab-collect first", file=sys.stderr)
         return 1
-    claims = []
-    for exp, df in tables.items():
-        if exp in EXPERIMENTS:
-            claims += EXPERIMENTS[exp].claims(df)
+    claims = evaluate(EXPERIMENTS, tables)
     table = claims_table(claims)
     atomic_write_csv(out / "claims.csv", table)
     print(format_table(table))
@@ -190,3 +199,20 @@ def verify_main(argv: list[str] | None = None) -> int:
         print(f"FAILED: {c.experiment}/{c.claim}: measured {c.measured:.6g}, expected {c.expected}; {c.detail}",
               file=sys.stderr)
     return 1 if failed else 0
+
+
+def report_main(argv: list[str] | None = None) -> int:
+    from actlab.report import build_report
+    from actlab.results import load_results
+
+    args = _out_parser("actlab-report", "Write OUT/report.md and a self-contained OUT/report.html from "
+                       "OUT/results/*.csv and OUT/figures/ (no training).",
+                       "actlab-report --out outputs").parse_args(argv)
+    out = Path(args.out)
+    tables = load_results(out)
+    if not tables:
+        print(f"no results under {out / 'results'}: run actlab-collect first", file=sys.stderr)
+        return 1
+    for path in build_report(out, tables, EXPERIMENTS):
+        print(path)
+    return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ def seed_everything(seed: int) -> None:
 def build(cfg, device: torch.device) -> tuple[MLP, Task]:
     """The configured task and model on `device`, the model initialized from `cfg.seed`."""
     dtype = torch_dtype(cfg.trainer)
-    task = make_task(cfg.task).to(device, dtype)
+    task = make_task(cfg.task, cache_dir=Path(cfg.out_dir) / "data").to(device, dtype)
     act = get_activation(cfg.activation)
     oa = cfg.model.out_activation
     out_act = get_activation(oa) if oa not in (None, "none") else None

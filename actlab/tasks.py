@@ -7,9 +7,12 @@ Each entry of TASKS maps a name to a builder `(TaskConfig) -> Task`. Inputs are 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -77,12 +80,67 @@ def xor(c: TaskConfig) -> Task:
     return _split(x, y, c, "classification", 2)
 
 
-TASKS: dict[str, Callable[[TaskConfig], Task]] = {
+def _standardize(x: np.ndarray, x_ref: np.ndarray) -> np.ndarray:
+    return (x - x_ref.mean(0)) / (x_ref.std(0) + 1e-8)
+
+
+def _classification(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+                    c: TaskConfig) -> Task:
+    n, m = min(c.n_train, len(x)), min(c.n_test, len(x_test))
+    xt = torch.tensor(_standardize(x, x), dtype=torch.float32) * c.input_scale
+    xv = torch.tensor(_standardize(x_test, x), dtype=torch.float32) * c.input_scale
+    return Task(xt[:n], torch.tensor(y[:n], dtype=torch.long), xv[:m],
+                torch.tensor(y_test[:m], dtype=torch.long), "classification", 10)
+
+
+def mnist1d(c: TaskConfig, cache_dir: Path | None = None) -> Task:
+    """MNIST-1D (Greydanus 2020), generated locally by the mnist1d package's make_dataset with
+    seed data_seed (never its download path), cached as .npz under cache_dir (OUT/data)."""
+    name = f"mnist1d_seed{c.data_seed}_n{c.n_train + c.n_test}.npz"
+    path = cache_dir / name if cache_dir is not None else None
+    if path is not None and path.exists():
+        d = dict(np.load(path))
+    else:
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        args = get_dataset_args()
+        args.seed = c.data_seed
+        args.num_samples = max(c.n_train + c.n_test, 1000)
+        args.train_split = c.n_train / (c.n_train + c.n_test)
+        state = np.random.get_state()  # make_dataset reseeds numpy's global generator
+        raw = make_dataset(args)
+        np.random.set_state(state)
+        d = {"x": raw["x"], "y": raw["y"], "x_test": raw["x_test"], "y_test": raw["y_test"]}
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.tmp.npz")
+            np.savez(tmp, **d)
+            os.replace(tmp, path)
+    return _classification(d["x"], d["y"], d["x_test"], d["y_test"], c)
+
+
+def digits(c: TaskConfig, cache_dir: Path | None = None) -> Task:
+    """scikit-learn's bundled 8x8 digits (1797 images, no download), split by data_seed."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    order = np.random.default_rng(c.data_seed).permutation(len(data.target))
+    x, y = data.data[order].astype(np.float64), data.target[order]
+    n = min(c.n_train, len(y) - 100)
+    return _classification(x[:n], y[:n], x[n:], y[n:], c)
+
+
+TASKS: dict[str, Callable[..., Task]] = {
     "teacher": teacher,
     "sine": sine,
     "xor": xor,
+    "mnist1d": mnist1d,
+    "digits": digits,
 }
+NEEDS_CACHE = ("mnist1d", "digits")
 
 
-def make_task(c: TaskConfig) -> Task:
+def make_task(c: TaskConfig, cache_dir: Path | None = None) -> Task:
+    if c.name in NEEDS_CACHE:
+        return TASKS[c.name](c, cache_dir)
     return TASKS[c.name](c)

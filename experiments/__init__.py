@@ -10,6 +10,7 @@ Adding an experiment is one module here, one entry below and one `configs/experi
 
 from experiments import (
     born_dead,
+    continual,
     dead_relu,
     gelu_approx,
     gradient_chain,
@@ -36,4 +37,5 @@ EXPERIMENTS = {
     "linear_regions": linear_regions,
     "nonmonotonic": nonmonotonic,
     "output_constraint": output_constraint,
+    "continual": continual,
 }

@@ -41,12 +41,13 @@ def main() -> int:
         if rc != 0:
             print(f"error: experiment {name} exited with {rc}", file=sys.stderr)
             return rc
-    from actlab.cli import collect_main, figures_main, verify_main
+    from actlab.cli import collect_main, figures_main, report_main, verify_main
 
     out = ["--out", args.out]
     if collect_main(out) or figures_main(out):
         return 1
     rc = verify_main(out)
+    report_main(out)
     print("\nwall time per experiment:")
     for name, t in times.items():
         print(f"  {name:<24s} {t:7.1f} s")

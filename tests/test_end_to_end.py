@@ -47,6 +47,10 @@ def test_smoke_pipeline(tmp_path):
     assert len(pngs) >= len(EXPERIMENTS)
     assert all(p.stat().st_size > 5000 for p in pngs)
     assert all(p.with_suffix(".pdf").exists() for p in pngs)
+    report = (out / "report.md").read_text()
+    assert all(f"## {exp}" in report for exp in EXPERIMENTS)
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(pngs)
 
 
 def test_rerun_skips_finished_runs(cli, tmp_path):

@@ -1,0 +1,246 @@
+"""Continual learning: does leakiness speed up forgetting, and what does ReLU's protection cost?
+
+Run the default grid:  actlab -m experiment=continual
+One point:             actlab experiment=continual activation=leaky_relu activation.slope=0.1 params.sequence=permuted
+
+The article argues that leaky units keep updating every weight, so they may overwrite earlier tasks
+faster, while ReLU units with zero gradient "protect" what they learned. We train one MLP on a
+sequence of tasks built from real data (MNIST-1D generated locally, or scikit-learn's digits):
+`split` (disjoint pairs of classes; `params.head=task` masks the logits to the current task's
+classes, `shared` does not) or `permuted` (a fixed random input permutation per task, shared head).
+After each task we measure the accuracy on every task (the accuracy matrix), and during each task
+the fraction of weights whose gradient was exactly zero on every step (`protected_fraction`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from actlab.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, mean_ci, no_data
+from actlab.plotting import colors, plt, use_style
+from actlab.probes import unit_stats
+from actlab.runner import build
+from actlab.tasks import Task
+from actlab.trainer import TrainResult, train
+
+NAME = "continual"
+
+
+@dataclass
+class Params:
+    sequence: str = "split"  # split | permuted
+    head: str = "task"  # split only: task (logits masked to the task's classes) | shared
+    n_tasks: int = 10  # permuted: sequence length (split: 5 pairs of classes)
+    steps_per_task: int = 200
+
+
+class Masked(nn.Module):
+    """The MLP with an additive logit mask (-inf outside the current task's classes)."""
+
+    def __init__(self, net: nn.Module, mask: torch.Tensor) -> None:
+        super().__init__()
+        self.net, self.mask = net, mask
+
+    def forward(self, x, record=None):
+        return self.net(x, record=record) + self.mask
+
+
+def make_sequence(base: Task, p, seed: int) -> list[tuple[Task, torch.Tensor]]:
+    """(task, logit mask) pairs."""
+    out = []
+    zero = torch.zeros(base.out_dim, device=base.x_train.device, dtype=base.x_train.dtype)
+    if p.sequence == "split":
+        for k in range(base.out_dim // 2):
+            classes = torch.tensor([2 * k, 2 * k + 1], device=base.y_train.device)
+            tr, te = torch.isin(base.y_train, classes), torch.isin(base.y_test, classes)
+            task = Task(base.x_train[tr], base.y_train[tr], base.x_test[te], base.y_test[te],
+                        "classification", base.out_dim)
+            mask = zero.clone()
+            if p.head == "task":
+                mask[:] = float("-inf")
+                mask[classes] = 0
+            out.append((task, mask))
+    elif p.sequence == "permuted":
+        g = torch.Generator().manual_seed(10_000 + seed)
+        for k in range(p.n_tasks):
+            perm = torch.arange(base.in_dim) if k == 0 else torch.randperm(base.in_dim, generator=g)
+            perm = perm.to(base.x_train.device)
+            out.append((Task(base.x_train[:, perm], base.y_train, base.x_test[:, perm], base.y_test,
+                             "classification", base.out_dim), zero))
+    else:
+        from actlab.config import ConfigError
+
+        raise ConfigError(f"params.sequence={p.sequence!r}: unknown; valid choices: split, permuted")
+    return out
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, task: Task) -> float:
+    return float((model(task.x_test).argmax(1) == task.y_test).float().mean())
+
+
+def run(cfg, device) -> TrainResult:
+    p = cfg.params
+    if p.head not in ("task", "shared"):
+        from actlab.config import ConfigError
+
+        raise ConfigError(f"params.head={p.head!r}: unknown; valid choices: task, shared")
+    net, base = build(cfg, device)
+    seq = make_sequence(base, p, cfg.seed)
+    tc = cfg.trainer.copy()
+    tc.steps = p.steps_per_task
+    rows: list[dict] = []
+    acc = np.full((len(seq), len(seq)), np.nan)
+    weights = [layer.weight for layer in net.layers]
+    for t, (task, mask) in enumerate(seq):
+        model = Masked(net, mask)
+        # protected: weights whose gradient is exactly zero on every step of this task
+        never = [torch.ones_like(w, dtype=torch.bool) for w in weights]
+
+        def track(i: int, never=never):
+            def hook(grad: torch.Tensor) -> None:
+                never[i] &= grad == 0
+
+            return hook
+
+        hooks = [w.register_hook(track(i)) for i, w in enumerate(weights)]
+        r = train(model, task, tc, seed=cfg.seed * 1000 + t, desc=f"{NAME} {cfg.activation.name} task {t}")
+        for h in hooks:
+            h.remove()
+        hidden = never[:-1]
+        protected = float(sum(m.sum() for m in hidden) / sum(m.numel() for m in hidden))
+        common = {"step": (t + 1) * p.steps_per_task, "layer": None, "task": t, "sequence": p.sequence,
+                  "head": p.head if p.sequence == "split" else "shared"}
+        rows.append({**common, "metric": "protected_fraction", "value": protected})
+        rows.append({**common, "metric": "status_task", "value": float(r.status == "ok")})
+        record: list = []
+        with torch.no_grad():
+            net(task.x_train, record=record)
+        for layer, (z, _) in enumerate(record[:-1], start=1):
+            stats = unit_stats(net.act.deriv(z), net.act.max_slope)
+            rows.append({**common, "layer": layer, "metric": "dead_fraction", "value": stats["dead_fraction"]})
+        for e, (task_e, mask_e) in enumerate(seq):
+            acc[t, e] = accuracy(Masked(net, mask_e), task_e)
+            rows.append({**common, "metric": "accuracy", "value": acc[t, e], "task_trained": t, "task_eval": e})
+    final = len(seq) - 1
+    for i in range(final):
+        forgetting = float(np.max(acc[i:final, i]) - acc[final, i])
+        rows.append({"step": len(seq) * p.steps_per_task, "layer": None, "metric": "forgetting", "value": forgetting,
+                     "task": i, "sequence": p.sequence, "head": common["head"]})
+    return TrainResult(rows=rows, final={"average_accuracy": float(np.mean(acc[final]))})
+
+
+def _label(df: pd.DataFrame) -> pd.Series:
+    slope = df["slope"].map(lambda s: "" if pd.isna(s) else f" {s:g}")
+    return df["activation"] + slope
+
+
+def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
+    out: list[Claim] = []
+    df = df.assign(label=_label(df))
+    for seq, d in df.groupby("sequence"):
+        f0 = d[(d["metric"] == "forgetting") & (d["task"] == 0)].groupby(["label", "seed"])["value"].first()
+        if f0.empty:
+            continue
+        relu = f0.get("relu")
+        statement = ("Leaky units forget the first task faster than ReLU "
+                     "(forgetting of task 0, leaky minus relu, paired by seed).")
+        if relu is None:
+            out.append(no_data(NAME, f"leaky_forgets_more[{seq}]", statement, "empirical", "> 0", "no relu runs"))
+            continue
+        for label in sorted(x for x in f0.index.get_level_values(0).unique() if x.startswith("leaky_relu")):
+            leaky = f0[label]
+            both = relu.index.intersection(leaky.index)
+            m, lo, hi = mean_ci((leaky[both] - relu[both]).values)
+            verdict = REPRODUCED if lo > 0 else "reversed" if hi < 0 else PARTLY if m > 0 else NOT_REPRODUCED
+            out.append(Claim(NAME, f"leaky_forgets_more[{seq},{label}]", statement, "empirical", m,
+                             "> 0 (leaky forgets more)", verdict, lo, hi,
+                             detail=f"{len(both)} seeds; forgetting relu {relu[both].mean():.3f}, "
+                                    f"{label} {leaky[both].mean():.3f}"))
+        prot = d[d["metric"] == "protected_fraction"].groupby(["label", "seed"])["value"].mean()
+        if "relu" in prot.index.get_level_values(0):
+            for label in sorted(x for x in prot.index.get_level_values(0).unique() if x.startswith("leaky_relu")):
+                both = prot["relu"].index.intersection(prot[label].index)
+                m, lo, hi = mean_ci((prot["relu"][both] - prot[label][both]).values)
+                out.append(Claim(NAME, f"relu_protects_more[{seq},{label}]", "ReLU has a larger fraction of weights "
+                                 "with exactly zero gradient during a task than leaky ReLU.", "empirical", m,
+                                 "> 0 (relu minus leaky)", REPRODUCED if lo > 0 else PARTLY if m > 0 else NOT_REPRODUCED,
+                                 lo, hi, detail=f"relu {prot['relu'][both].mean():.4f}, {label} {prot[label][both].mean():.4f}"))
+    perm = df[(df["sequence"] == "permuted") & (df["metric"] == "accuracy") & (df["task_trained"] == df["task_eval"])]
+    if not perm.empty:
+        for label, g in perm.groupby("label"):
+            s = g.groupby("seed").apply(lambda h: np.polyfit(h["task_trained"], h["value"], 1)[0], include_groups=False)
+            m, lo, hi = mean_ci(s.values)
+            dead = df[(df["sequence"] == "permuted") & (df["metric"] == "dead_fraction") & (df["label"] == label)]
+            dslope = dead.groupby("task")["value"].mean()
+            out.append(Claim(NAME, f"plasticity[{label}]", "Accuracy reached on each new permuted task vs task "
+                             "index (slope per task; negative = loss of plasticity).", "empirical", m,
+                             "reported (published work: falls as units die)", "reported", lo, hi,
+                             detail=f"dead fraction first task {dslope.iloc[0]:.3f} -> last {dslope.iloc[-1]:.3f}"))
+    return out
+
+
+def figures(df: pd.DataFrame) -> dict:
+    use_style()
+    df = df.assign(label=_label(df))
+    acc = df[df["metric"] == "accuracy"]
+    if acc.empty:
+        return {}
+    labels = sorted(acc["label"].unique(), key=lambda s: (not s.startswith("relu"), s))
+    col = colors(labels)
+    figs = {}
+    split = acc[acc["sequence"] == "split"]
+    if not split.empty:
+        show = [lab for lab in labels if lab in ("relu", "leaky_relu 0.3", "leaky_relu 0.1", "tanh")][:3] or labels[:3]
+        fig, axes = plt.subplots(1, len(show) + 1, figsize=(3.3 * (len(show) + 1), 3.2))
+        for ax, lab in zip(axes, show):
+            mat = split[split["label"] == lab].groupby(["task_trained", "task_eval"])["value"].mean().unstack()
+            im = ax.imshow(mat.values, vmin=0, vmax=1, cmap="viridis")
+            ax.set_title(lab)
+            ax.set_xlabel("evaluated on task")
+            ax.set_ylabel("after training task")
+            ax.grid(False)
+        fig.colorbar(im, ax=axes[len(show) - 1], fraction=0.046)
+        ax = axes[-1]
+        f0 = df[(df["metric"] == "forgetting") & (df["task"] == 0) & (df["sequence"] == "split")]
+        lk = f0[f0["activation"] == "leaky_relu"].groupby("slope")["value"]
+        if len(lk):
+            s = lk.agg(["mean", "sem"]).fillna(0)
+            ax.errorbar(s.index, s["mean"], yerr=1.96 * s["sem"], fmt="o-", capsize=3, color=col.get("leaky_relu 0.1", "C0"),
+                        label="leaky_relu")
+        r = f0[f0["activation"] == "relu"]["value"]
+        if len(r):
+            m, lo, hi = mean_ci(r)
+            ax.axhline(m, color="k", label="relu (band: 95% CI)")
+            if np.isfinite(lo):
+                ax.axhspan(lo, hi, color="k", alpha=0.1)
+        ax.set_xscale("log")
+        ax.set_xlabel("leaky slope")
+        ax.set_ylabel("forgetting of task 0")
+        ax.legend(fontsize=7)
+        fig.suptitle("Split tasks: accuracy matrices (mean over seeds) and forgetting vs leakiness")
+        fig.tight_layout()
+        figs["continual"] = fig
+    perm = acc[(acc["sequence"] == "permuted") & (acc["task_trained"] == acc["task_eval"])]
+    if not perm.empty:
+        fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
+        dead = df[(df["sequence"] == "permuted") & (df["metric"] == "dead_fraction")]
+        for lab in labels:
+            g = perm[perm["label"] == lab].groupby("task_trained")["value"].agg(["mean", "sem"]).fillna(0)
+            axes[0].errorbar(g.index, g["mean"], yerr=1.96 * g["sem"], color=col[lab], label=lab, capsize=2)
+            d = dead[dead["label"] == lab].groupby("task")["value"].mean()
+            axes[1].plot(d.index, d.values, "o-", color=col[lab], label=lab)
+        axes[0].set_xlabel("task index")
+        axes[0].set_ylabel("accuracy on the new task")
+        axes[1].set_xlabel("task index")
+        axes[1].set_ylabel("dead fraction (mean over layers)")
+        axes[0].legend(fontsize=7)
+        fig.suptitle("Permuted tasks: plasticity over a long sequence")
+        fig.tight_layout()
+        figs["continual_plasticity"] = fig
+    return figs

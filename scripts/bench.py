@@ -1,0 +1,146 @@
+"""Speed benchmark: ratios, measured side by side in one process; writes OUT/bench.csv.
+
+    python scripts/bench.py --out outputs [--steps 300] [--device cpu]
+
+1. trainer overhead: actlab's train() vs a bare hand-written PyTorch loop (depth 10, width 64,
+   batch 256), without probes and with the standard probes every 10 steps;
+2. hardware use: training at depth 4, width 512, batch 512 as a fraction of this machine's
+   float32 matrix-multiply rate (FLOPs per step ~ 6 * batch * weights);
+3. local parallel sweeps: a 4-run sweep with Hydra's joblib launcher, 2 workers vs 1 (skipped if
+   the hydra-joblib-launcher plugin is not installed).
+Targets (issue 7, on the 2-core reference machine): 1. <= 1.10x without probes, <= 1.3x with
+probes; 2. >= 60%; 3. >= 1.7x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from actlab.activations import get_activation
+from actlab.config import ModelConfig, TaskConfig, TrainerConfig
+from actlab.models import MLP
+from actlab.tasks import make_task
+from actlab.trainer import train
+
+
+def bare_loop(model, x, y, steps: int, bs: int, lr: float, seed: int) -> None:
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    for _ in range(steps):
+        idx = torch.randint(0, n, (bs,), generator=gen)
+        loss = F.mse_loss(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+def _model(depth: int, width: int, in_dim: int, device) -> MLP:
+    torch.manual_seed(0)
+    cfg = ModelConfig(depth=depth, width=width, weight_scale=2**0.5)
+    return MLP(in_dim, 1, cfg, get_activation("relu")).to(device)
+
+
+def timeit(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def overhead(steps: int, device) -> list[dict]:
+    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256, in_dim=16)).to(device, torch.float32)
+    rows = []
+    bare = timeit(lambda: bare_loop(_model(10, 64, 16, device), task.x_train, task.y_train, steps, 256, 0.01, 0))
+    for label, probes, log_every in (("trainer, no probes", False, steps), ("trainer, probes every 10", True, 10)):
+        tc = TrainerConfig(steps=steps, lr=0.01, batch_size=256, log_every=log_every, probes=probes)
+        t = timeit(lambda tc=tc: train(_model(10, 64, 16, device), task, tc, seed=0))
+        rows.append({"benchmark": label, "seconds": t, "reference_seconds": bare, "ratio": t / bare,
+                     "target": 1.10 if not probes else 1.3, "better": "lower"})
+    return rows
+
+
+def hardware(steps: int, device) -> list[dict]:
+    n = 512
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    reps = 200
+    t_mm = timeit(lambda: [a @ b for _ in range(reps)])
+    peak = 2 * n**3 * reps / t_mm
+    depth, width, batch = 4, 512, 512
+    model = _model(depth, width, 512, device)
+    x = torch.randn(batch * 4, 512, device=device)
+    y = torch.randn(batch * 4, 1, device=device)
+    n_weights = sum(p.numel() for p in model.parameters())
+    t = timeit(lambda: bare_loop(model, x, y, steps, batch, 1e-4, 0))
+    rate = 6 * batch * n_weights * steps / t
+    return [{"benchmark": "training FLOP rate / matmul rate (depth 4, width 512, batch 512)",
+             "seconds": t, "reference_seconds": t_mm, "ratio": rate / peak, "target": 0.60,
+             "better": "higher", "detail": f"{rate / 1e9:.1f} vs {peak / 1e9:.1f} GFLOP/s"}]
+
+
+def joblib_sweep() -> list[dict]:
+    try:
+        import hydra_plugins.hydra_joblib_launcher  # noqa: F401
+    except ImportError:
+        return [{"benchmark": "joblib 2 workers vs 1 (4-run sweep)", "ratio": float("nan"),
+                 "detail": "skipped: pip install hydra-joblib-launcher"}]
+    times = {}
+    for jobs in (1, 2):
+        with tempfile.TemporaryDirectory() as out:
+            cmd = [sys.executable, "-m", "actlab", "-m", "experiment=gradient_flow", "activation=relu",
+                   "model.depth=10", "model.width=128", "trainer.steps=300", "seed=0,1,2,3",
+                   "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}", f"out_dir={out}"]
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "CI": "true"})
+            times[jobs] = time.perf_counter() - t0
+    return [{"benchmark": "joblib 2 workers vs 1 (4-run sweep), speed-up", "seconds": times[2],
+             "reference_seconds": times[1], "ratio": times[1] / times[2], "target": 1.7, "better": "higher"}]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="outputs")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--skip-sweep", action="store_true")
+    args = p.parse_args()
+    device = torch.device(args.device)
+    rows = overhead(args.steps, device) + hardware(max(20, args.steps // 10), device)
+    if not args.skip_sweep:
+        rows += joblib_sweep()
+    print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"{'benchmark':<66} {'ratio':>7} {'target':>7}  detail")
+    for r in rows:
+        tgt = r.get("target")
+        mark = ""
+        if tgt is not None and r["ratio"] == r["ratio"]:
+            ok = r["ratio"] <= tgt if r.get("better") == "lower" else r["ratio"] >= tgt
+            mark = "ok" if ok else "MISSED"
+        print(f"{r['benchmark']:<66} {r['ratio']:7.3f} {tgt if tgt else '':>7}  {mark} {r.get('detail', '')}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = ["benchmark", "seconds", "reference_seconds", "ratio", "target", "better", "detail"]
+    with open(out / "bench.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, "") for k in keys})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
