@@ -58,6 +58,14 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact binomial confidence interval for k successes in n trials."""
+    a = 1 - level
+    lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
 def geo_mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     """Geometric mean and interval (t interval on the logs): for ratios spanning decades."""
     m, lo, hi = mean_ci(np.log10(np.asarray(values, dtype=float)), level)

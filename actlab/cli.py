@@ -146,6 +146,16 @@ def _out_parser(prog: str, description: str, example: str) -> argparse.ArgumentP
     return p
 
 
+def _tables_or_complain(out: Path) -> dict | None:
+    from actlab.results import load_results
+
+    tables = load_results(out)
+    if not tables:
+        print(f"no results under {out / 'results'}: run actlab-collect first", file=sys.stderr)
+        return None
+    return tables
+
+
 def collect_main(argv: list[str] | None = None) -> int:
     args = _out_parser("actlab-collect", "Merge every run folder into OUT/results/<experiment>.csv.",
                        "actlab-collect --out outputs").parse_args(argv)
@@ -160,14 +170,12 @@ def collect_main(argv: list[str] | None = None) -> int:
 
 def figures_main(argv: list[str] | None = None) -> int:
     from actlab.plotting import save_figure
-    from actlab.results import load_results
 
     args = _out_parser("actlab-figures", "Draw every figure from OUT/results/*.csv (no training) "
                        "into OUT/figures/ as PNG and PDF.", "actlab-figures --out outputs").parse_args(argv)
     out = Path(args.out)
-    tables = load_results(out)
-    if not tables:
-        print(f"no results under {out / 'results'}: run actlab-collect first", file=sys.stderr)
+    tables = _tables_or_complain(out)
+    if tables is None:
         return 1
     for exp, df in tables.items():
         if exp not in EXPERIMENTS:
@@ -180,15 +188,13 @@ def figures_main(argv: list[str] | None = None) -> int:
 
 def verify_main(argv: list[str] | None = None) -> int:
     from actlab.claims import claims_table, evaluate, format_table
-    from actlab.results import atomic_write_csv, load_results
 
     args = _out_parser("actlab-verify", "Evaluate every experiment's claims from OUT/results/*.csv, "
                        "print them, write OUT/claims.csv; exit 1 if a mathematical claim fails.",
                        "actlab-verify --out outputs").parse_args(argv)
     out = Path(args.out)
-    tables = load_results(out)
-    if not tables:
-        print(f"no results under {out / 'results'}: run actlab-collect first", file=sys.stderr)
+    tables = _tables_or_complain(out)
+    if tables is None:
         return 1
     claims = evaluate(EXPERIMENTS, tables)
     table = claims_table(claims)
@@ -203,15 +209,13 @@ def verify_main(argv: list[str] | None = None) -> int:
 
 def report_main(argv: list[str] | None = None) -> int:
     from actlab.report import build_report
-    from actlab.results import load_results
 
     args = _out_parser("actlab-report", "Write OUT/report.md and a self-contained OUT/report.html from "
                        "OUT/results/*.csv and OUT/figures/ (no training).",
                        "actlab-report --out outputs").parse_args(argv)
     out = Path(args.out)
-    tables = load_results(out)
-    if not tables:
-        print(f"no results under {out / 'results'}: run actlab-collect first", file=sys.stderr)
+    tables = _tables_or_complain(out)
+    if tables is None:
         return 1
     for path in build_report(out, tables, EXPERIMENTS):
         print(path)

@@ -22,13 +22,13 @@ from actlab.models import MLP
 NEAR_ZERO = 1e-3  # "near-dead" / "saturated": |phi'| below this fraction of the maximum slope
 
 
-def rms(t: Tensor) -> float:
-    """Root mean square, scaled first so that squaring tiny float32 values cannot underflow
-    (deep vanishing gradients reach 1e-30 and below)."""
-    m = t.detach().abs().max()
-    if m == 0 or not torch.isfinite(m):
-        return m.item()
-    return (m * (t.detach() / m).pow(2).mean().sqrt()).item()
+def rms(t: Tensor) -> Tensor:
+    """Root mean square (a 0-d tensor), scaled first so that squaring tiny float32 values cannot
+    underflow (deep vanishing gradients reach 1e-30 and below)."""
+    t = t.detach()
+    m = t.abs().max()
+    safe = torch.where(m > 0, m, torch.ones_like(m))
+    return m * (t / safe).pow(2).mean().sqrt()
 
 
 def unit_stats(deriv: Tensor, max_slope: float) -> dict[str, float]:
@@ -36,11 +36,15 @@ def unit_stats(deriv: Tensor, max_slope: float) -> dict[str, float]:
 
     Activation-aware on purpose: a unit is dead when its *derivative* is zero on every input, not
     when its output is zero or negative (that would call every tanh unit with z < 0 dead)."""
+    return {k: v.item() for k, v in _unit_stats(deriv, max_slope).items()}
+
+
+def _unit_stats(deriv: Tensor, max_slope: float) -> dict[str, Tensor]:
     small = deriv.abs() < NEAR_ZERO * max_slope
     return {
-        "dead_fraction": (deriv == 0).all(0).float().mean().item(),
-        "near_dead_fraction": small.all(0).float().mean().item(),
-        "saturated_fraction": small.float().mean().item(),
+        "dead_fraction": (deriv == 0).all(0).float().mean(),
+        "near_dead_fraction": small.all(0).float().mean(),
+        "saturated_fraction": small.float().mean(),
     }
 
 
@@ -53,18 +57,15 @@ def probe(model: MLP, x: Tensor, loss_of) -> list[dict]:
     weights = [layer.weight for layer in model.layers]
     grads = torch.autograd.grad(loss, weights + zs, allow_unused=True)
     gw, gz = grads[: len(weights)], grads[len(weights):]
-    rows = []
+    keys, values = [], []  # gathered as tensors, read back in one transfer (no per-value sync)
     last = len(model.layers) - 1
-    for i, ((z, h), g_w, g_z) in enumerate(zip(record, gw, gz)):
-        layer = i + 1
-        stats = {
-            "grad_norm": g_w.norm().item(),
-            "delta_rms": rms(g_z),
-            "act_rms": rms(h),
-        }
-        act: Activation | None = model.act if i < last else model.out_act
-        if act is not None:
-            with torch.no_grad():
-                stats.update(unit_stats(act.deriv(z.detach()), act.max_slope))
-        rows += [{"layer": layer, "metric": k, "value": v} for k, v in stats.items()]
-    return rows
+    with torch.no_grad():
+        for i, ((z, h), g_w, g_z) in enumerate(zip(record, gw, gz)):
+            stats = {"grad_norm": g_w.norm(), "delta_rms": rms(g_z), "act_rms": rms(h)}
+            act: Activation | None = model.act if i < last else model.out_act
+            if act is not None:
+                stats.update(_unit_stats(act.deriv(z.detach()), act.max_slope))
+            keys += [(i + 1, k) for k in stats]
+            values += [v.to(torch.float64) for v in stats.values()]
+        numbers = torch.stack(values).tolist()
+    return [{"layer": layer, "metric": k, "value": v} for (layer, k), v in zip(keys, numbers)]

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
-from actlab.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, no_data
+from actlab.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, clopper_pearson, no_data
 from actlab.plotting import colors, plt, use_style
 from actlab.trainer import TrainResult
 
@@ -70,13 +69,6 @@ def constant_fraction(depth: int, width: int, init: str, n: int, bias_scale: flo
 
 def bound(depth: int, width: int) -> float:
     return 1.0 - (1.0 - 2.0**-width) ** (depth - 1)
-
-
-def clopper_pearson(k: int, n: int, level: float) -> tuple[float, float]:
-    a = 1 - level
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
-    return lo, hi
 
 
 def run(cfg, device) -> TrainResult:

@@ -76,7 +76,7 @@ def run(cfg, device):
 
 def _final(df: pd.DataFrame) -> pd.DataFrame:
     keys = ["run_id", "activation", "depth", "seed"]
-    d = df[df["metric"].isin(["loss", "lstsq_loss", "collapse_error"])]
+    d = df[df["metric"].isin(["loss", "lstsq_loss", "collapse_error", "folded_loss"])]
     d = d[d["step"] == d.groupby("run_id")["step"].transform("max")]
     return d.pivot_table(index=keys, columns="metric", values="value").reset_index()
 
@@ -95,9 +95,12 @@ def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
                      PASS if worst <= p.collapse_tol else FAIL,
                      detail=f"{len(lin)} nets, depths {sorted(lin['depth'].unique().astype(int).tolist())}"))
     gap = lin["loss"] / lin["lstsq_loss"] - 1
-    below = float(gap.min())
+    # the identity is checked in float64 (the folded map's loss): the trainer's float32 loss can sit
+    # a rounding error below the float64 least-squares optimum
+    below = float((lin["folded_loss"] / lin["lstsq_loss"] - 1).min())
     out.append(Claim(NAME, "never_below_lstsq", "No linear-activation net beats the least-squares "
-                     "linear fit of its training data.", "math", below, ">= -1e-9 (loss / lstsq - 1)",
+                     "linear fit of its training data.", "math", below,
+                     ">= -1e-9 (float64 loss of the folded map / lstsq - 1)",
                      PASS if below >= -1e-9 else FAIL))
     m, lo, hi = mean_ci(gap)
     out.append(Claim(NAME, "reaches_lstsq", "Trained linear-activation nets reach the least-squares loss.",

@@ -16,9 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
-from actlab.claims import FAIL, NOT_REPRODUCED, PARTLY, PASS, REPRODUCED, Claim, mean_ci, no_data
+from actlab.claims import (
+    FAIL,
+    NOT_REPRODUCED,
+    PARTLY,
+    PASS,
+    REPRODUCED,
+    Claim,
+    clopper_pearson,
+    mean_ci,
+    no_data,
+)
 from actlab.plotting import colors, plt, use_style
 from actlab.runner import build
 from actlab.trainer import TrainResult, train
@@ -72,12 +81,6 @@ def _metrics(df: pd.DataFrame) -> pd.DataFrame:
     return d.pivot_table(index=["run_id", "head", "lr", "seed"], columns="metric", values="value").reset_index()
 
 
-def _binom_ci(k: int, n: int) -> tuple[float, float]:
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(0.025, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(0.975, k + 1, n - k))
-    return lo, hi
-
-
 def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     m = _metrics(df)
     out: list[Claim] = []
@@ -99,7 +102,7 @@ def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
                              detail=f"fraction of test predictions exactly 0; targets: "
                                     f"{g['zero_target_fraction'].mean():.2f} exact zeros"))
             k, n = int(g["head_dead"].sum()), len(g)
-            lo, hi = _binom_ci(k, n)
+            lo, hi = clopper_pearson(k, n)
             by_lr = g.groupby("lr")["head_dead"].mean()
             out.append(Claim(NAME, "relu_head_dies", "ReLU heads die in some runs (zero for every input).",
                              "empirical", k / n, "> 0", REPRODUCED if k > 0 else NOT_REPRODUCED, lo, hi,
@@ -114,7 +117,7 @@ def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
                              REPRODUCED if blo > 0 else PARTLY if b > 0 else NOT_REPRODUCED, blo, bhi))
             k, n = int(g["head_dead"].sum()), len(g)
             out.append(Claim(NAME, "softplus_never_dies", "A Softplus head never dies.", "math", k / n, "0",
-                             PASS if k == 0 else FAIL, *_binom_ci(k, n)))
+                             PASS if k == 0 else FAIL, *clopper_pearson(k, n)))
     return out
 
 

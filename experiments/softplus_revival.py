@@ -131,7 +131,7 @@ def figures(df: pd.DataFrame) -> dict:
         ok = g["revived"] > 0.5
         axes[0].plot(-g.loc[ok, "z0"], g.loc[ok, "steps_to_revive"], "o-", color=col[lab], label=lab)
         axes[0].scatter(-g.loc[~ok, "z0"], np.full((~ok).sum(), budget), marker="^", color=col[lab])
-        axes[1].plot(-g["z0"], g["slope_at_z0"].clip(lower=1e-12), "o-", color=col[lab], label=lab)
+        axes[1].plot(-g["z0"], g["slope_at_z0"].abs().clip(lower=1e-12), "o-", color=col[lab], label=lab)
     axes[0].axhline(budget, color="k", lw=0.8, ls=":")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("|z0| (initial pre-activation below zero)")
@@ -139,7 +139,7 @@ def figures(df: pd.DataFrame) -> dict:
     axes[0].legend(fontsize=7)
     axes[1].set_yscale("log")
     axes[1].set_xlabel("|z0|")
-    axes[1].set_ylabel("φ'(z0) (floored at 1e-12)")
+    axes[1].set_ylabel("|φ'(z0)| (floored at 1e-12; GELU's is negative)")
     fig.suptitle("On life support: time to bring a unit back from z0 < 0")
     fig.tight_layout()
     return {"softplus_revival": fig}

@@ -92,6 +92,25 @@ def hardware(steps: int, device) -> list[dict]:
              "better": "higher", "detail": f"{rate / 1e9:.1f} vs {peak / 1e9:.1f} GFLOP/s"}]
 
 
+def region_counter() -> list[dict]:
+    """The exact linear-piece counter on a random depth-10, width-64 ReLU net (8-D line)."""
+    import math
+
+    import numpy as np
+
+    from actlab.regions import count_pieces, model_arrays
+
+    torch.manual_seed(0)
+    net = MLP(8, 1, ModelConfig(depth=10, width=64, weight_scale=math.sqrt(2), bias_scale=0.5),
+              get_activation("relu")).double()
+    ws, bs = model_arrays(net)
+    d = np.ones(8) / math.sqrt(8)
+    pieces = count_pieces(ws, bs, np.zeros(8), d, -3.0, 3.0)[0]
+    t = timeit(lambda: count_pieces(ws, bs, np.zeros(8), d, -3.0, 3.0), repeat=5)
+    return [{"benchmark": "exact piece count, depth 10 x width 64, line in 8-D (seconds)", "seconds": t,
+             "ratio": t, "detail": f"{pieces} pieces; {pieces / t:,.0f} pieces/s"}]
+
+
 def joblib_sweep() -> list[dict]:
     try:
         import hydra_plugins.hydra_joblib_launcher  # noqa: F401
@@ -102,7 +121,8 @@ def joblib_sweep() -> list[dict]:
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory() as out:
             cmd = [sys.executable, "-m", "actlab", "-m", "experiment=gradient_flow", "activation=relu",
-                   "model.depth=10", "model.width=128", "trainer.steps=300", "seed=0,1,2,3",
+                   "model.depth=10", "model.width=256", "trainer.steps=1500", "trainer.probes=false",
+                   "seed=0,1,2,3",
                    "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}", f"out_dir={out}"]
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "CI": "true"})
@@ -119,7 +139,7 @@ def main() -> int:
     p.add_argument("--skip-sweep", action="store_true")
     args = p.parse_args()
     device = torch.device(args.device)
-    rows = overhead(args.steps, device) + hardware(max(20, args.steps // 10), device)
+    rows = overhead(args.steps, device) + hardware(max(20, args.steps // 10), device) + region_counter()
     if not args.skip_sweep:
         rows += joblib_sweep()
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")

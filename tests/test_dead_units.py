@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from actlab.activations import get_activation
-from experiments.born_dead import bound, clopper_pearson, constant_fraction
+from actlab.claims import clopper_pearson
+from experiments.born_dead import bound, constant_fraction
 from experiments.softplus_revival import steps_to_revive
 
 
