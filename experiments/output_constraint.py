@@ -76,6 +76,10 @@ def run(cfg, device) -> TrainResult:
 
 
 def _metrics(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per run. Diverged runs (an unconstrained head at a large learning rate can blow up)
+    are left out: their predictions say nothing about the head's constraint."""
+    if "status" in df.columns:
+        df = df[df["status"] == "ok"]
     d = df[df["metric"].isin(["negative_fraction", "zero_fraction", "zero_target_bias", "head_dead",
                               "positive_target_mse", "zero_target_fraction"])]
     return d.pivot_table(index=["run_id", "head", "lr", "seed"], columns="metric", values="value").reset_index()
