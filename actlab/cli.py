@@ -83,7 +83,7 @@ def run_one(cfg: DictConfig, experiment: str) -> dict:
         rows, status, final, div, error = [], "failed", {}, None, f"{type(e).__name__}: {e}"
         log.exception("run %s failed", name)
     wall = time.perf_counter() - t0
-    df = tidy(rows, config_columns(cfg, experiment, name)) if rows else tidy([], config_columns(cfg, experiment, name)).iloc[:0]
+    df = tidy(rows, config_columns(cfg, experiment, name))
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(config_dict(cfg)))
     atomic_write_csv(run_dir / "metrics.csv", df)
     summary = {

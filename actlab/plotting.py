@@ -12,8 +12,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from actlab.results import atomic_write_text  # noqa: E402
-
 STYLE = Path(__file__).with_name("actlab.mplstyle")
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255",
            "#44AA99", "#999933", "#F0E442", "#AA4499"]  # Okabe-Ito, then Paul Tol (colorblind-safe)
@@ -44,4 +42,4 @@ def save_figure(fig, out_dir: Path, name: str) -> list[Path]:
     return paths
 
 
-__all__ = ["use_style", "colors", "save_figure", "plt", "atomic_write_text"]
+__all__ = ["use_style", "colors", "save_figure", "plt"]
