@@ -37,7 +37,7 @@ def _interval(row) -> str:
     return ""
 
 
-def _summary(module) -> str:
+def _summary(module) -> tuple[str, str]:
     """The module docstring's first paragraph after its title line."""
     doc = (module.__doc__ or "").strip().split("\n\n")
     title = doc[0].strip()

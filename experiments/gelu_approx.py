@@ -19,6 +19,7 @@ import torch
 
 from actlab.activations import get_activation
 from actlab.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, mean_ci, no_data
+from actlab.config import GeluApprox
 from actlab.plotting import colors, plt, use_style
 from actlab.runner import train_run
 
@@ -40,8 +41,7 @@ def curve(approximate: str, z_max: float, points: int) -> tuple[torch.Tensor, to
 
 def run(cfg, device):
     p = cfg.params
-    form = str(cfg.activation.approximate.value if hasattr(cfg.activation.approximate, "value")
-               else cfg.activation.approximate)
+    form = GeluApprox(cfg.activation.approximate).value
     res = train_run(cfg, device, desc=f"{NAME} {form}")
     z, exact, approx = curve(form, p.z_max, p.points)
     err = (approx - exact).abs()

@@ -29,7 +29,7 @@ from actlab.models import MLP
 from actlab.plotting import plt, use_style
 from actlab.regions import count_pieces, model_arrays, sampled_pieces, tent_network
 from actlab.runner import build
-from actlab.trainer import train
+from actlab.trainer import TrainResult, train
 
 NAME = "linear_regions"
 
@@ -63,8 +63,6 @@ def _line(in_dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run(cfg, device):
-    from actlab.trainer import TrainResult
-
     p = cfg.params
     sb = cfg.model.bias_scale
     rows = []
