@@ -1,9 +1,15 @@
-"""K independent seeds of one architecture trained as one batched computation.
+"""K seeds of one architecture trained as one batched computation: the default for seed sweeps.
 
-Each seed's weights are initialized exactly as a separate `MLP` with that seed would be, and its
-minibatches come from a generator seeded the same way as in `actlab.trainer.train`, so seed k of a
-batched run follows the same trajectory as the separate run (up to float summation order): the
-batch dimension buys speed, not different results. Whole-network metrics only (no probes).
+`train_many(models, ...)` takes K ordinary `MLP`s (each initialized from its own seed, exactly as
+a separate run would be), stacks their weights on a leading dimension and trains all K with one
+batched matmul per layer. Seed k draws its minibatches from a generator seeded like
+`actlab.trainer.train`'s, and its loss is its own mean, so its gradient is exactly its own: seed k
+follows the trajectory of its separate run up to float summation order (tests/test_batched.py).
+
+At every log step the stacked weights are copied back into the K models and the *same*
+`log_step` as the plain trainer records metrics, probes and the experiment's own rows, so a
+batched run writes the same rows as K separate runs. A seed whose loss or gradient stops being
+finite is marked diverged at that step and frozen; the others go on.
 """
 
 from __future__ import annotations
@@ -11,72 +17,113 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
-from actlab.activations import Activation
-from actlab.config import ModelConfig, Optimizer, TrainerConfig
+from actlab.config import Optimizer, TrainerConfig
 from actlab.models import MLP
-from actlab.runner import seed_everything
 from actlab.tasks import Task
+from actlab.trainer import TrainResult, log_step, progress_enabled
 
 
 class BatchedMLP(nn.Module):
-    """Weights of K MLPs stacked on a leading dimension; forward takes (K, batch, in)."""
+    """The weights of K MLPs of one architecture, stacked; forward maps (K, batch, in) -> (K, batch, out)."""
 
-    def __init__(self, in_dim: int, out_dim: int, cfg: ModelConfig, act: Activation, seeds: list[int]) -> None:
+    def __init__(self, models: list[MLP]) -> None:
         super().__init__()
-        nets = []
-        for s in seeds:
-            seed_everything(s)
-            nets.append(MLP(in_dim, out_dim, cfg, act))
-        n_layers = len(nets[0].layers)
+        shapes = [[tuple(p.shape) for p in m.parameters()] for m in models]
+        if any(s != shapes[0] for s in shapes):
+            raise ValueError("train_many: every model must have the same architecture")
+        first = models[0]
         self.weights = nn.ParameterList(
-            nn.Parameter(torch.stack([n.layers[i].weight.detach() for n in nets])) for i in range(n_layers))
+            nn.Parameter(torch.stack([m.layers[i].weight.detach() for m in models]))
+            for i in range(len(first.layers)))
         self.biases = nn.ParameterList(
-            nn.Parameter(torch.stack([n.layers[i].bias.detach() for n in nets])) for i in range(n_layers))
-        self.act = act
+            nn.Parameter(torch.stack([m.layers[i].bias.detach() for m in models]))
+            for i in range(len(first.layers)))
+        self.act, self.out_act = first.act, first.out_act
 
     def forward(self, x: Tensor) -> Tensor:
         h = x
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-            if i < last:
-                h = self.act(h)
+            act = self.act if i < last else self.out_act
+            if act is not None:
+                h = act(h)
         return h
 
+    @torch.no_grad()
+    def copy_to(self, k: int, model: MLP) -> None:
+        """Write seed k's current weights into `model` (for probing it with the plain code)."""
+        for layer, w, b in zip(model.layers, self.weights, self.biases):
+            layer.weight.copy_(w[k])
+            layer.bias.copy_(b[k])
 
-def train_batched(model: BatchedMLP, task: Task, tc: TrainerConfig, seeds: list[int]) -> dict[int, list[dict]]:
-    """Regression (MSE) training of every seed at once; returns {seed: [(step, loss) rows]}."""
-    k = len(seeds)
+
+def per_seed_loss(task: Task, out: Tensor, y: Tensor) -> Tensor:
+    """Each seed's mean loss, shape (K,): the same reduction as the plain trainer's loss."""
+    if task.kind == "classification":
+        k, b, c = out.shape
+        return F.cross_entropy(out.reshape(k * b, c), y.reshape(k * b), reduction="none").reshape(k, b).mean(1)
+    return F.mse_loss(out, y, reduction="none").flatten(1).mean(1)
+
+
+def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int], desc: str = "",
+               on_log=None) -> list[TrainResult]:
+    """Train K same-shaped models together; result k is what `train(models[k], ..., seed=seeds[k])`
+    returns (up to float rounding). On return each model holds its seed's final weights (a
+    diverged seed: its weights at the last log step)."""
+    k = len(models)
+    net = BatchedMLP(models)
     n = task.x_train.shape[0]
     bs = n if tc.batch_size == 0 else min(tc.batch_size, n)
-    params = list(model.parameters())
+    params = list(net.parameters())
     opt = (torch.optim.Adam(params, lr=tc.lr) if Optimizer(tc.optimizer) is Optimizer.adam
            else torch.optim.SGD(params, lr=tc.lr))
     gens = [torch.Generator().manual_seed(s) for s in seeds]
-    rows: dict[int, list[dict]] = {s: [] for s in seeds}
-    x_eval = task.x_train[:512].expand(k, -1, -1)
-    y_eval = task.y_train[:512].expand(k, -1, -1)
+    results = [TrainResult() for _ in models]
+    alive = torch.ones(k, dtype=torch.bool)  # on the CPU: indexes python-side bookkeeping
+    dev = task.x_train.device
+    x_all = task.x_train.expand(k, *task.x_train.shape)
+    y_all = task.y_train.expand(k, *task.y_train.shape)
 
-    def log(step: int) -> None:
-        with torch.no_grad():
-            per_seed = ((model(x_eval) - y_eval) ** 2).mean(dim=(1, 2)).tolist()
-        for s, v in zip(seeds, per_seed):
-            rows[s].append({"step": step, "layer": None, "metric": "loss", "value": v})
+    def stop(j: int, step: int) -> None:
+        alive[j] = False
+        results[j].status, results[j].diverged_step = "diverged", step
 
+    bar = tqdm(total=tc.steps, desc=desc, disable=not progress_enabled(), leave=False)
     for step in range(tc.steps + 1):
         if step % tc.log_every == 0 or step == tc.steps:
-            log(step)
-        if step == tc.steps:
+            for j in alive.nonzero().flatten().tolist():
+                net.copy_to(j, models[j])
+                if not log_step(results[j], step, models[j], task, tc, on_log):
+                    stop(j, step)
+        if step == tc.steps or not alive.any():
             break
         if bs < n:
-            idx = torch.stack([torch.randint(0, n, (bs,), generator=g) for g in gens]).to(task.x_train.device)
+            idx = torch.stack([torch.randint(0, n, (bs,), generator=g) for g in gens]).to(dev)
             xb, yb = task.x_train[idx], task.y_train[idx]
         else:
-            xb, yb = task.x_train.expand(k, -1, -1), task.y_train.expand(k, -1, -1)
-        # the sum over seeds of each seed's mean loss: each slice gets exactly its own gradient
-        loss = F.mse_loss(model(xb), yb, reduction="none").mean(dim=(1, 2)).sum()
+            xb, yb = x_all, y_all
+        losses = per_seed_loss(task, net(xb), yb)
+        # as in `train`: a non-finite loss marks divergence (a non-finite gradient shows up as one
+        # at the next step), so batched and separate runs diverge at the same step
+        finite = torch.isfinite(losses).cpu()
+        for j in (alive & ~finite).nonzero().flatten().tolist():
+            stop(j, step)
+            results[j].rows.append({"step": step, "layer": None, "metric": "batch_loss",
+                                    "value": losses[j].item()})
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        # d(sum)/d(theta_k) = d(loss_k)/d(theta_k): every slice gets exactly its own gradient
+        losses.sum().backward()
+        if not alive.all():
+            # a frozen seed gets no update (and its non-finite gradient cannot reach the others)
+            mask = alive.to(dev)
+            for p in params:
+                p.grad[~mask] = 0
+        if not alive.any():
+            break
         opt.step()
-    return rows
+        bar.update(1)
+    bar.close()
+    return results

@@ -16,7 +16,7 @@ from pathlib import Path
 import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from actlab import __version__
 from actlab.config import ConfigError, register_configs, validate
@@ -46,10 +46,27 @@ def _check_writable(out: Path) -> None:
         raise ConfigError(f"out_dir={str(out)!r}: not a writable folder ({probe_dir} is not writable)")
 
 
-def run_one(cfg: DictConfig, experiment: str) -> dict:
-    """Run one configured experiment into OUT/runs/<experiment>/<run_name>/ and return its summary.
+def _with_seed(cfg: DictConfig, seed: int) -> DictConfig:
+    """The config of one seed's run: `seed` set, `seeds` emptied (what its config.yaml records)."""
+    sub = cfg.copy()
+    with open_dict(sub):
+        sub.seed, sub.seeds = seed, []
+    return sub
 
-    Bad configuration raises ConfigError before anything is written. A failure inside the run is
+
+def run_one(cfg: DictConfig, experiment: str) -> dict:
+    """Run one configured experiment into OUT/runs/<experiment>/<run_name>/ and return its summary."""
+    return run_job(cfg, experiment)[-1]
+
+
+def run_job(cfg: DictConfig, experiment: str) -> list[dict]:
+    """Run the configured experiment for `seed`, or for every seed in `seeds` (the actlab sweeper
+    puts a seed sweep's seeds into one job), each into OUT/runs/<experiment>/<run_name>/; return
+    the summaries. Seeds whose folder already holds an ok summary are skipped (force=true reruns
+    them); the others train together as one batched computation when the experiment supports it
+    (`run_seeds`), else one after another.
+
+    Bad configuration raises ConfigError before anything is written. A failure inside a run is
     recorded as status 'failed' (a sweep goes on); a non-finite loss as 'diverged'."""
     from actlab.trainer import resolve_device
 
@@ -60,37 +77,63 @@ def run_one(cfg: DictConfig, experiment: str) -> dict:
     out = Path(cfg.out_dir)
     _check_writable(out)
     module = EXPERIMENTS[experiment]
-    name = run_name(cfg)
-    run_dir = out / "runs" / experiment / name
-    done = read_summary(run_dir)
-    if done and done.get("status") == "ok" and not cfg.force:
-        log.info("skip %s/%s: already ok (force=true reruns it)", experiment, name)
-        return done
+    seeds = list(dict.fromkeys(cfg.seeds)) or [cfg.seed]
+    subs = {s: _with_seed(cfg, s) for s in seeds}
+    names = {s: run_name(subs[s]) for s in seeds}
+    dirs = {s: out / "runs" / experiment / names[s] for s in seeds}
+    summaries: dict[int, dict] = {}
+    for s in seeds:
+        done = read_summary(dirs[s])
+        if done and done.get("status") == "ok" and not cfg.force:
+            log.info("skip %s/%s: already ok (force=true reruns it)", experiment, names[s])
+            summaries[s] = done
+    pending = [s for s in seeds if s not in summaries]
+    if not pending:
+        return [summaries[s] for s in seeds]
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
     # The summary marks a run as complete: remove a stale one first, so that a crash below leaves
     # the folder looking unfinished (collect skips it, a rerun redoes it).
-    (run_dir / "summary.json").unlink(missing_ok=True)
-    log.info("start %s/%s", experiment, name)
-    t0 = time.perf_counter()
-    error = None
-    try:
-        result = module.run(cfg, device)
+    for s in pending:
+        (dirs[s] / "summary.json").unlink(missing_ok=True)
+    batched = len(pending) > 1 and hasattr(module, "run_seeds")
+    groups = [pending] if batched else [[s] for s in pending]
+    for group in groups:
+        log.info("start %s/%s%s", experiment, names[group[0]],
+                 f" and {len(group) - 1} more seeds, batched" if len(group) > 1 else "")
+        t0 = time.perf_counter()
+        error = None
+        try:
+            results = (module.run_seeds(subs[group[0]], device, group) if len(group) > 1
+                       else {group[0]: module.run(subs[group[0]], device)})
+        except ConfigError:
+            raise
+        except Exception as e:  # recorded, not fatal: the sweep goes on with its other runs
+            results, error = {}, f"{type(e).__name__}: {e}"
+            log.exception("run %s failed", names[group[0]])
+        wall = (time.perf_counter() - t0) / len(group)
+        for s in group:
+            summaries[s] = _write_run(subs[s], experiment, names[s], dirs[s], results.get(s), error,
+                                      wall, device, len(group))
+    return [summaries[s] for s in seeds]
+
+
+def _write_run(cfg: DictConfig, experiment: str, name: str, run_dir: Path, result, error: str | None,
+               wall: float, device, batch: int) -> dict:
+    """Write one run's config.yaml, metrics.csv and, last, summary.json (each atomically)."""
+    if result is None:
+        rows, status, final, div = [], "failed", {}, None
+        error = error or "no result"
+    else:
         rows, status, final, div = result.rows, result.status, result.final, result.diverged_step
-    except ConfigError:
-        raise
-    except Exception as e:  # recorded, not fatal: the sweep goes on with its other runs
-        rows, status, final, div, error = [], "failed", {}, None, f"{type(e).__name__}: {e}"
-        log.exception("run %s failed", name)
-    wall = time.perf_counter() - t0
     df = tidy(rows, config_columns(cfg, experiment, name))
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(config_dict(cfg)))
     atomic_write_csv(run_dir / "metrics.csv", df)
     summary = {
         "experiment": experiment, "run_id": name, "status": status, "diverged_step": div,
         "error": error, "final": final, "rows": len(df), "wall_time_s": round(wall, 3),
-        "device": str(device), "versions": {"actlab": __version__, "torch": torch.__version__,
-                                            "python": platform.python_version()},
+        "seeds_batched": batch, "device": str(device),
+        "versions": {"actlab": __version__, "torch": torch.__version__, "python": platform.python_version()},
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, default=float))
     log.info("end %s/%s: %s in %.2fs", experiment, name, status, wall)
@@ -113,7 +156,7 @@ def _hydra_main(cfg: DictConfig) -> None:
     experiment = HydraConfig.get().runtime.choices.get("experiment")
     _worker_threads(cfg)
     try:
-        run_one(cfg, experiment)
+        run_job(cfg, experiment)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

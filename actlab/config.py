@@ -103,6 +103,9 @@ class Config:
     # defaults list entry `params: ${experiment}`.
     params: Any = None
     seed: int = 0
+    # Seeds one job trains together (batched when the experiment supports it). The actlab sweeper
+    # fills this from a seed sweep (`-m seed=0,1,2`); empty means just `seed`.
+    seeds: list[int] = field(default_factory=list)
     out_dir: str = "outputs"
     force: bool = False  # rerun even when the run folder already holds an ok summary
 

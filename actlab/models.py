@@ -43,8 +43,8 @@ class MLP(nn.Module):
                 nn.init.zeros_(layer.bias)
 
     def forward(self, x: Tensor, record: list | None = None) -> Tensor:
-        """With `record` a list, append (z, h) per layer, z kept in the graph with retain_grad so
-        the probes can read dLoss/dz after backward."""
+        """With `record` a list, append (z, h) per layer; z stays in the graph, so the probes can
+        ask autograd for dLoss/dz."""
         h = x
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
@@ -52,7 +52,5 @@ class MLP(nn.Module):
             act = self.act if i < last else self.out_act
             h = act(z) if act is not None else z
             if record is not None:
-                if z.requires_grad:
-                    z.retain_grad()
                 record.append((z, h))
         return h

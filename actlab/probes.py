@@ -19,16 +19,19 @@ from torch import Tensor
 from actlab.activations import Activation
 from actlab.models import MLP
 
+# below this an rms computed from float32 squares may have lost digits to underflow
+TINY = 1e-15
 NEAR_ZERO = 1e-3  # "near-dead" / "saturated": |phi'| below this fraction of the maximum slope
 
 
-def rms(t: Tensor) -> Tensor:
-    """Root mean square (a 0-d tensor), scaled first so that squaring tiny float32 values cannot
-    underflow (deep vanishing gradients reach 1e-30 and below)."""
+def rms(t: Tensor, dims: tuple[int, ...] | None = None) -> Tensor:
+    """Root mean square over `dims` (all by default), scaled first so that squaring tiny float32
+    values cannot underflow (deep vanishing gradients reach 1e-30 and below)."""
     t = t.detach()
-    m = t.abs().max()
+    dims = tuple(range(t.dim())) if dims is None else dims
+    m = t.abs().amax(dim=dims, keepdim=True)
     safe = torch.where(m > 0, m, torch.ones_like(m))
-    return m * (t / safe).pow(2).mean().sqrt()
+    return (m * (t / safe).pow(2).mean(dim=dims, keepdim=True).sqrt()).squeeze(dims) if dims else t.abs()
 
 
 def unit_stats(deriv: Tensor, max_slope: float) -> dict[str, float]:
@@ -36,20 +39,49 @@ def unit_stats(deriv: Tensor, max_slope: float) -> dict[str, float]:
 
     Activation-aware on purpose: a unit is dead when its *derivative* is zero on every input, not
     when its output is zero or negative (that would call every tanh unit with z < 0 dead)."""
-    return {k: v.item() for k, v in _unit_stats(deriv, max_slope).items()}
+    return {k: v.item() for k, v in _unit_stats(deriv.clone(), max_slope).items()}
 
 
 def _unit_stats(deriv: Tensor, max_slope: float) -> dict[str, Tensor]:
-    small = deriv.abs() < NEAR_ZERO * max_slope
+    """The same on (..., batch, units), one value per leading index (one per stacked layer).
+    Overwrites `deriv`: on the CPU, fresh megabyte-sized temporaries and full-size comparisons
+    are most of a probe's cost, so this reduces to each unit's largest |phi'| first and counts
+    the small entries with in-place float ops."""
+    a = deriv.abs_()
+    per_unit = a.amax(-2)  # a unit is dead iff its largest |phi'| over the batch is 0
+    small = NEAR_ZERO * max_slope
+    n = a.shape[-2] * a.shape[-1]
+    # sign(min(|phi'| - small, 0)) is -1 exactly where |phi'| < small, else 0
+    n_small = a.sub_(small).clamp_(max=0).sign_().sum((-2, -1)).neg_()
     return {
-        "dead_fraction": (deriv == 0).all(0).float().mean(),
-        "near_dead_fraction": small.all(0).float().mean(),
-        "saturated_fraction": small.float().mean(),
+        "dead_fraction": (per_unit == 0).float().mean(-1),
+        "near_dead_fraction": (per_unit < small).float().mean(-1),
+        "saturated_fraction": n_small / n,
     }
 
 
-def probe(model: MLP, x: Tensor, loss_of) -> list[dict]:
-    """Rows (layer, metric, value) of every probe on the batch x. `loss_of(output)` is the loss."""
+def _rms_each(ts: list[Tensor]) -> Tensor:
+    """rms of each tensor in `ts` (same shapes) as one fused norm call; only when some result is
+    so small that its squares may have underflowed, recomputed the scaled way (`rms`)."""
+    ts = [t.detach() for t in ts]
+    norms = torch.stack(torch._foreach_norm(ts)) / ts[0].numel() ** 0.5
+    if bool((norms < TINY).any()):
+        return rms(torch.stack(ts), tuple(range(1, ts[0].dim() + 1)))
+    return norms
+
+
+def _stats(zs: list[Tensor], hs: list[Tensor], gzs: list[Tensor], act: Activation | None) -> dict[str, Tensor]:
+    """Probe statistics of same-shaped layers, computed together so each is a handful of tensor
+    ops whatever the depth (per-layer small ops cost more than the training step of a small net)."""
+    stats = {"delta_rms": _rms_each(gzs), "act_rms": _rms_each(hs)}
+    if act is not None:
+        stats.update(_unit_stats(act.deriv(torch.stack(zs).detach()), act.max_slope))
+    return stats
+
+
+def probe(model: MLP, x: Tensor, loss_of) -> tuple[Tensor, list[dict]]:
+    """(output, rows (layer, metric, value) of every probe) on the batch x; `loss_of(output)` is
+    the loss; the detached output lets the caller log loss/accuracy without another forward. Hidden layers are probed together (they share a shape), the output layer on its own."""
     record: list[tuple[Tensor, Tensor]] = []
     out = model(x, record=record)
     loss = loss_of(out)
@@ -57,15 +89,18 @@ def probe(model: MLP, x: Tensor, loss_of) -> list[dict]:
     weights = [layer.weight for layer in model.layers]
     grads = torch.autograd.grad(loss, weights + zs, allow_unused=True)
     gw, gz = grads[: len(weights)], grads[len(weights):]
-    keys, values = [], []  # gathered as tensors, read back in one transfer (no per-value sync)
-    last = len(model.layers) - 1
+    n_hidden = len(record) - 1
     with torch.no_grad():
-        for i, ((z, h), g_w, g_z) in enumerate(zip(record, gw, gz)):
-            stats = {"grad_norm": g_w.norm(), "delta_rms": rms(g_z), "act_rms": rms(h)}
-            act: Activation | None = model.act if i < last else model.out_act
-            if act is not None:
-                stats.update(_unit_stats(act.deriv(z.detach()), act.max_slope))
-            keys += [(i + 1, k) for k in stats]
-            values += [v.to(torch.float64) for v in stats.values()]
-        numbers = torch.stack(values).tolist()
-    return [{"layer": layer, "metric": k, "value": v} for (layer, k), v in zip(keys, numbers)]
+        # gathered as tensors and read back in one transfer (no per-value sync)
+        groups = [(range(1, n_hidden + 1), _stats(zs[:-1], [h for _, h in record[:-1]], gz[:-1], model.act)),
+                  ([n_hidden + 1], _stats(zs[-1:], [record[-1][1]], gz[-1:], model.out_act))]
+        norms = torch.stack(torch._foreach_norm(list(gw)))
+        keys, blocks = [], []
+        for layers, stats in groups:
+            layers = list(layers)
+            names = ["grad_norm", *stats]
+            cols = [norms[layers[0] - 1: layers[-1]], *stats.values()]
+            blocks.append(torch.stack([c.to(torch.float64) for c in cols]).T.flatten())
+            keys += [(layer, k) for layer in layers for k in names]
+        numbers = torch.cat(blocks).tolist()
+    return out.detach(), [{"layer": layer, "metric": k, "value": v} for (layer, k), v in zip(keys, numbers)]

@@ -37,7 +37,7 @@ CONFIG_COLUMNS = {
     "dtype": "trainer.dtype",
 }
 # Keys that do not change what a run computes, so they do not enter its name.
-_NOT_IN_NAME = ("out_dir", "force", "trainer.device", "trainer.threads", "scale")
+_NOT_IN_NAME = ("out_dir", "force", "seeds", "trainer.device", "trainer.threads", "scale")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

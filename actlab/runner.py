@@ -20,18 +20,36 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build(cfg, device: torch.device) -> tuple[MLP, Task]:
-    """The configured task and model on `device`, the model initialized from `cfg.seed`."""
-    dtype = torch_dtype(cfg.trainer)
-    task = make_task(cfg.task, cache_dir=Path(cfg.out_dir) / "data").to(device, dtype)
+def build_task(cfg, device: torch.device) -> Task:
+    """The configured task on `device`; its data depend on task.data_seed, never on the seed."""
+    return make_task(cfg.task, cache_dir=Path(cfg.out_dir) / "data").to(device, torch_dtype(cfg.trainer))
+
+
+def build_model(cfg, task: Task, seed: int) -> MLP:
+    """The configured model, initialized from `seed` exactly as a run with that seed would be."""
     act = get_activation(cfg.activation)
     oa = cfg.model.out_activation
     out_act = get_activation(oa) if oa not in (None, "none") else None
-    seed_everything(cfg.seed)
-    model = MLP(task.in_dim, task.out_dim, cfg.model, act, out_act).to(device=device, dtype=dtype)
-    return model, task
+    seed_everything(seed)
+    model = MLP(task.in_dim, task.out_dim, cfg.model, act, out_act)
+    return model.to(device=task.x_train.device, dtype=torch_dtype(cfg.trainer))
+
+
+def build(cfg, device: torch.device) -> tuple[MLP, Task]:
+    """The configured task and model on `device`, the model initialized from `cfg.seed`."""
+    task = build_task(cfg, device)
+    return build_model(cfg, task, cfg.seed), task
 
 
 def train_run(cfg, device: torch.device, desc: str = "") -> TrainResult:
     model, task = build(cfg, device)
     return train(model, task, cfg.trainer, seed=cfg.seed, desc=desc)
+
+
+def train_runs(cfg, device: torch.device, seeds: list[int], desc: str = "") -> dict[int, TrainResult]:
+    """`train_run` for several seeds at once, as one batched computation (actlab.batched)."""
+    from actlab.batched import train_many
+
+    task = build_task(cfg, device)
+    models = [build_model(cfg, task, s) for s in seeds]
+    return dict(zip(seeds, train_many(models, task, cfg.trainer, seeds, desc=desc)))

@@ -21,7 +21,7 @@ from actlab.activations import get_activation
 from actlab.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, mean_ci, no_data
 from actlab.config import GeluApprox
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import train_run
+from actlab.runner import train_run, train_runs
 
 NAME = "gelu_approx"
 FORMS = ("none", "tanh", "sigmoid")
@@ -40,9 +40,18 @@ def curve(approximate: str, z_max: float, points: int) -> tuple[torch.Tensor, to
 
 
 def run(cfg, device):
+    form = GeluApprox(cfg.activation.approximate).value
+    return _finish(cfg, train_run(cfg, device, desc=f"{NAME} {form}"))
+
+
+def run_seeds(cfg, device, seeds):
+    form = GeluApprox(cfg.activation.approximate).value
+    return {s: _finish(cfg, r) for s, r in train_runs(cfg, device, seeds, desc=f"{NAME} {form} x{len(seeds)}").items()}
+
+
+def _finish(cfg, res):
     p = cfg.params
     form = GeluApprox(cfg.activation.approximate).value
-    res = train_run(cfg, device, desc=f"{NAME} {form}")
     z, exact, approx = curve(form, p.z_max, p.points)
     err = (approx - exact).abs()
     i = int(err.argmax())

@@ -20,7 +20,7 @@ import pandas as pd
 
 from actlab.claims import FAIL, PASS, Claim, geo_mean_ci, no_data, verdict_below, verdict_within
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import train_run
+from actlab.runner import train_run, train_runs
 
 NAME = "gradient_flow"
 
@@ -35,6 +35,10 @@ class Params:
 
 def run(cfg, device):
     return train_run(cfg, device, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth}")
+
+
+def run_seeds(cfg, device, seeds):
+    return train_runs(cfg, device, seeds, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth} x{len(seeds)}")
 
 
 def _init_rows(df: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from actlab.batched import train_many
 from actlab.claims import FAIL, NOT_REPRODUCED, PARTLY, PASS, REPRODUCED, Claim, mean_ci, no_data
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import build
+from actlab.runner import build, build_model, build_task
 from actlab.trainer import loss_fn, train
 
 NAME = "linear_collapse"
@@ -55,6 +56,18 @@ def lstsq_loss(x: torch.Tensor, y: torch.Tensor) -> float:
 def run(cfg, device):
     model, task = build(cfg, device)
     res = train(model, task, cfg.trainer, seed=cfg.seed, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth}")
+    return _finish(cfg, model, task, res)
+
+
+def run_seeds(cfg, device, seeds):
+    task = build_task(cfg, device)
+    models = [build_model(cfg, task, s) for s in seeds]
+    desc = f"{NAME} {cfg.activation.name} d={cfg.model.depth} x{len(seeds)}"
+    results = train_many(models, task, cfg.trainer, seeds, desc=desc)
+    return {s: _finish(cfg, m, task, r) for s, m, r in zip(seeds, models, results)}
+
+
+def _finish(cfg, model, task, res):
     last = max(r["step"] for r in res.rows)
     res.rows.append({"step": last, "layer": None, "metric": "lstsq_loss",
                      "value": lstsq_loss(task.x_train.cpu(), task.y_train.cpu())})

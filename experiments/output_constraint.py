@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from actlab.batched import train_many
 from actlab.claims import (
     FAIL,
     NOT_REPRODUCED,
@@ -29,7 +30,7 @@ from actlab.claims import (
     no_data,
 )
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import build
+from actlab.runner import build_model, build_task
 from actlab.trainer import TrainResult, train
 
 NAME = "output_constraint"
@@ -42,13 +43,30 @@ class Params:
     scatter_points: int = 150  # (prediction, target) pairs kept per run for the figure
 
 
-def run(cfg, device) -> TrainResult:
-    p = cfg.params
-    model, task = build(cfg, device)
+def _task(cfg, device):
+    task = build_task(cfg, device)
     # Rectify the teacher's targets: exact zeros wherever the teacher is below the threshold.
-    task.y_train = torch.relu(task.y_train - p.threshold)
-    task.y_test = torch.relu(task.y_test - p.threshold)
+    task.y_train = torch.relu(task.y_train - cfg.params.threshold)
+    task.y_test = torch.relu(task.y_test - cfg.params.threshold)
+    return task
+
+
+def run(cfg, device) -> TrainResult:
+    task = _task(cfg, device)
+    model = build_model(cfg, task, cfg.seed)
     res = train(model, task, cfg.trainer, seed=cfg.seed, desc=f"{NAME} head={cfg.model.out_activation}")
+    return _finish(cfg, model, task, res)
+
+
+def run_seeds(cfg, device, seeds) -> dict[int, TrainResult]:
+    task = _task(cfg, device)
+    models = [build_model(cfg, task, s) for s in seeds]
+    results = train_many(models, task, cfg.trainer, seeds, desc=f"{NAME} head={cfg.model.out_activation} x{len(seeds)}")
+    return {s: _finish(cfg, m, task, r) for s, m, r in zip(seeds, models, results)}
+
+
+def _finish(cfg, model, task, res: TrainResult) -> TrainResult:
+    p = cfg.params
     record: list = []
     with torch.no_grad():
         pred = model(task.x_test)[:, 0]

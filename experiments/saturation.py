@@ -18,7 +18,7 @@ import pandas as pd
 
 from actlab.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, mean_ci, no_data
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import train_run
+from actlab.runner import train_run, train_runs
 
 NAME = "saturation"
 SATURATING = ("tanh", "sigmoid")
@@ -33,7 +33,15 @@ class Params:
 
 
 def run(cfg, device):
-    res = train_run(cfg, device, desc=f"{NAME} {cfg.activation.name} alpha={cfg.task.input_scale:g}")
+    return _finish(cfg, train_run(cfg, device, desc=f"{NAME} {cfg.activation.name} alpha={cfg.task.input_scale:g}"))
+
+
+def run_seeds(cfg, device, seeds):
+    desc = f"{NAME} {cfg.activation.name} alpha={cfg.task.input_scale:g} x{len(seeds)}"
+    return {s: _finish(cfg, r) for s, r in train_runs(cfg, device, seeds, desc=desc).items()}
+
+
+def _finish(cfg, res):
     extra = []
     for r in res.rows:
         r["alpha"] = cfg.task.input_scale

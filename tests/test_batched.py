@@ -1,10 +1,12 @@
 """Seeds as a batch dimension: seed k of a batched run equals the separate run with seed k."""
 
+import math
+
 import pytest
 import torch
 
 from actlab.activations import get_activation
-from actlab.batched import BatchedMLP, train_batched
+from actlab.batched import train_many
 from actlab.config import ModelConfig, TaskConfig, TrainerConfig
 from actlab.models import MLP
 from actlab.runner import seed_everything
@@ -12,21 +14,80 @@ from actlab.tasks import make_task
 from actlab.trainer import train
 
 
-@pytest.mark.parametrize("init", ["gaussian", "orthogonal"])
-def test_batched_seeds_match_separate_runs(init):
-    task = make_task(TaskConfig(name="teacher", n_train=256, n_test=64, in_dim=8))
-    mc = ModelConfig(depth=3, width=16, init=init, weight_scale=1.2)
-    tc = TrainerConfig(steps=30, lr=0.05, batch_size=32, log_every=10, probes=False)
-    act = get_activation("tanh")
-    seeds = [0, 1, 2, 7]
-    batched = train_batched(BatchedMLP(8, 1, mc, act, seeds), task, tc, seeds)
+def _models(in_dim, out_dim, mc, act, seeds, out_act=None):
+    out = []
     for s in seeds:
         seed_everything(s)
-        single = train(MLP(8, 1, mc, act), task, tc, seed=s)
-        a = [r["value"] for r in single.rows if r["metric"] == "loss"]
-        b = [r["value"] for r in batched[s]]
-        assert a == pytest.approx(b, rel=1e-5, abs=1e-7), s
-    # and the seeds really differ from each other
-    finals = [batched[s][-1]["value"] for s in seeds]
-    assert len(set(round(v, 6) for v in finals)) == len(seeds)
-    assert torch.get_num_threads() >= 1
+        out.append(MLP(in_dim, out_dim, mc, act, out_act))
+    return out
+
+
+def _by_key(rows):
+    return {(r["step"], r["layer"], r["metric"]): r["value"] for r in rows}
+
+
+@pytest.mark.parametrize("init,optimizer,task_name,out_act", [
+    ("gaussian", "sgd", "teacher", None),
+    ("orthogonal", "adam", "teacher", "softplus"),
+    ("gaussian", "sgd", "xor", None),  # classification: cross-entropy per seed
+])
+def test_batched_seeds_match_separate_runs(init, optimizer, task_name, out_act):
+    task = make_task(TaskConfig(name=task_name, n_train=256, n_test=64, in_dim=8))
+    mc = ModelConfig(depth=3, width=16, init=init, weight_scale=1.2)
+    tc = TrainerConfig(steps=30, lr=0.02, optimizer=optimizer, batch_size=32, log_every=10, probes=True)
+    act = get_activation("tanh")
+    oa = get_activation(out_act) if out_act else None
+    seeds = [0, 1, 2, 7]
+    batched = train_many(_models(task.in_dim, task.out_dim, mc, act, seeds, oa), task, tc, seeds)
+    finals = []
+    for s, b in zip(seeds, batched):
+        single = train(_models(task.in_dim, task.out_dim, mc, act, [s], oa)[0], task, tc, seed=s)
+        a, bb = _by_key(single.rows), _by_key(b.rows)
+        assert a.keys() == bb.keys()  # the same rows: metrics, every probe, every step
+        for key in a:
+            assert bb[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (s, key)
+        assert b.status == single.status == "ok"
+        finals.append(b.final["loss"])
+    assert len({round(v, 6) for v in finals}) == len(seeds)  # and the seeds really differ
+
+
+def test_a_diverging_seed_stops_alone():
+    """Seed 1 gets weights so large its loss overflows; the other seeds train on, unaffected."""
+    task = make_task(TaskConfig(name="teacher", n_train=128, n_test=32, in_dim=4))
+    mc = ModelConfig(depth=2, width=8)
+    tc = TrainerConfig(steps=20, lr=0.05, batch_size=0, log_every=5, probes=False)
+    act = get_activation("linear", slope=1.0)
+    seeds = [0, 1, 2]
+    models = _models(4, 1, mc, act, seeds)
+    with torch.no_grad():
+        for layer in models[1].layers:
+            layer.weight.mul_(1e13)
+    res = train_many(models, task, tc, seeds)
+    assert res[1].status == "diverged" and res[1].diverged_step == 0
+    for j in (0, 2):
+        single = train(_models(4, 1, mc, act, [seeds[j]])[0], task, tc, seed=seeds[j])
+        assert res[j].status == "ok"
+        assert res[j].final["loss"] == pytest.approx(single.final["loss"], rel=1e-5)
+        assert all(math.isfinite(p.sum().item()) for p in models[j].parameters())
+
+
+def test_models_hold_final_weights():
+    task = make_task(TaskConfig(name="teacher", n_train=64, n_test=16, in_dim=4))
+    mc = ModelConfig(depth=2, width=8)
+    tc = TrainerConfig(steps=10, lr=0.1, batch_size=16, log_every=100, probes=False)
+    act = get_activation("relu")
+    models = _models(4, 1, mc, act, [3, 4])
+    train_many(models, task, tc, [3, 4])
+    single = _models(4, 1, mc, act, [3])[0]
+    train(single, task, tc, seed=3)
+    for p, q in zip(models[0].parameters(), single.parameters()):
+        assert torch.allclose(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_different_architectures_are_refused():
+    act = get_activation("relu")
+    a = MLP(4, 1, ModelConfig(depth=2, width=8), act)
+    b = MLP(4, 1, ModelConfig(depth=2, width=9), act)
+    task = make_task(TaskConfig(name="teacher", n_train=16, n_test=8, in_dim=4))
+    with pytest.raises(ValueError, match="same architecture"):
+        train_many([a, b], task, TrainerConfig(steps=1), [0, 1])

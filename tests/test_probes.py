@@ -27,7 +27,8 @@ def test_probe_values_by_hand():
     net = tiny_relu_net()
     x = torch.tensor([[1.0], [2.0]])
     y = torch.zeros(2, 1)
-    rows = probe(net, x, lambda out: F.mse_loss(out, y))
+    out, rows = probe(net, x, lambda out: F.mse_loss(out, y))
+    assert out.flatten().tolist() == [1.0, 2.0]
     got = {(r["layer"], r["metric"]): r["value"] for r in rows}
     # out = (1, 2), loss = 2.5, dL/dout = 2 (out - y) / 2 = (1, 2)
     assert got[(2, "delta_rms")] == pytest.approx(math.sqrt(2.5))
@@ -68,3 +69,38 @@ def test_near_dead_softplus_far_left():
     s = unit_stats(sp.deriv(z), sp.max_slope)
     assert s["dead_fraction"] == 0.0  # sigmoid(-10) = 4.5e-5 > 0: alive
     assert s["near_dead_fraction"] == pytest.approx(2 / 3)  # but below 1e-3 of the max slope
+
+
+def test_stacked_probe_equals_layer_by_layer():
+    """The probe stacks hidden layers to save small ops: check it against a plain per-layer loop."""
+    torch.manual_seed(0)
+    act = get_activation("tanh")
+    net = MLP(3, 2, ModelConfig(depth=4, width=6, weight_scale=2.5), act)
+    with torch.no_grad():
+        net.layers[2].weight.mul_(1e-3)  # layers of very different magnitudes
+    x = torch.randn(40, 3)
+    _, rows = probe(net, x, lambda out: out.pow(2).mean())
+    got = {(r["layer"], r["metric"]): r["value"] for r in rows}
+    record = []
+    loss = net(x, record=record).pow(2).mean()
+    gz = torch.autograd.grad(loss, [z for z, _ in record], retain_graph=True)
+    loss.backward()
+    for i, ((z, h), layer, g) in enumerate(zip(record, net.layers, gz), start=1):
+        assert got[(i, "grad_norm")] == pytest.approx(layer.weight.grad.norm().item(), rel=1e-5)
+        assert got[(i, "delta_rms")] == pytest.approx(g.pow(2).mean().sqrt().item(), rel=1e-5)
+        assert got[(i, "act_rms")] == pytest.approx(h.detach().pow(2).mean().sqrt().item(), rel=1e-5)
+        if i <= 4:
+            d = act.deriv(z.detach())
+            assert got[(i, "saturated_fraction")] == pytest.approx(
+                (d.abs() < 1e-3 * act.max_slope).float().mean().item())
+    assert len(rows) == 4 * 6 + 3
+
+
+def test_tiny_gradients_do_not_underflow():
+    """float32 deltas around 1e-30 square to 1e-60, below float32's range: still measured."""
+    net = tiny_relu_net()
+    x = torch.tensor([[1.0], [2.0]])
+    _, rows = probe(net, x, lambda out: 1e-30 * out.sum())
+    got = {(r["layer"], r["metric"]): r["value"] for r in rows}
+    assert got[(2, "delta_rms")] == pytest.approx(1e-30, rel=1e-5)
+    assert got[(1, "delta_rms")] == pytest.approx(1e-30 * math.sqrt(0.5), rel=1e-5)

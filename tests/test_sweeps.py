@@ -73,3 +73,35 @@ def test_submitit_local_then_collect(cli, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     table = pd.read_csv(tmp_path / "results" / "gradient_flow.csv")
     assert table["run_id"].nunique() == 2 and (table["status"] == "ok").all()
+
+
+def test_fold_seeds():
+    from hydra_plugins.actlab_sweeper.actlab_sweeper import fold_seeds
+
+    jobs = [["a=1", "seed=0"], ["a=1", "seed=1"], ["a=2", "seed=0"], ["a=2", "seed=1"], ["b=3"]]
+    assert fold_seeds(jobs) == [["a=1", "seed=0", "seeds=[0,1]"], ["a=2", "seed=0", "seeds=[0,1]"], ["b=3"]]
+    assert fold_seeds([["a=1", "seed=4"]]) == [["a=1", "seed=4"]]  # a single seed stays a plain run
+
+
+def test_seed_sweep_is_one_batched_job_and_resumes(cli, tmp_path):
+    """`seed=0,1,2` folds into one job that trains the seeds together; a seed already done is
+    skipped and the rest still train batched; every seed ends with its own run folder."""
+    base = ["experiment=gradient_flow", "scale=smoke", "activation=tanh", "model.depth=3",
+            "model.weight_scale=1.0", f"out_dir={tmp_path}"]
+    assert cli(*base, "seed=1").returncode == 0  # one seed by itself first
+    r = cli("-m", *base, "seed=0,1,2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = r.stdout + r.stderr
+    assert log.count("#0 :") == 1 and "#1 :" not in log  # one job
+    assert "skip gradient_flow/tanh_d3" in log and "and 1 more seeds, batched" in log
+    runs = sorted((tmp_path / "runs" / "gradient_flow").iterdir())
+    assert len(runs) == 3
+    summaries = {json.loads((p / "summary.json").read_text())["run_id"]: json.loads((p / "summary.json").read_text())
+                 for p in runs}
+    assert sorted(s.get("seeds_batched", 1) for s in summaries.values()) == [1, 2, 2]
+    table = pd.read_csv(tmp_path / "results" / "gradient_flow.csv")
+    assert sorted(table["seed"].unique()) == [0, 1, 2]
+    assert not table.duplicated(["run_id", "step", "layer", "metric"]).any()
+    # the plain grid is one override away
+    r = cli("-m", *base, "seed=0,1,2", "hydra.sweeper.group_seeds=false", "force=true")
+    assert r.returncode == 0 and "#2 :" in r.stdout + r.stderr
