@@ -7,10 +7,24 @@ import io
 import os
 from pathlib import Path
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+class _Pyplot:
+    """matplotlib.pyplot, imported on first use: every experiment module imports this file, and
+    loading matplotlib (~0.6 s) in each training job or sweep worker would be wasted time."""
+
+    def __getattr__(self, name: str):
+        mod = self.__dict__.get("_module")
+        if mod is None:
+            import matplotlib
+
+            matplotlib.use("Agg")  # files only, never a window
+            import matplotlib.pyplot as mod
+
+            self.__dict__["_module"] = mod
+        return getattr(mod, name)
+
+
+plt = _Pyplot()
 
 STYLE = Path(__file__).with_name("actlab.mplstyle")
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255",

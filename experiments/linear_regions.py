@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.ticker import NullFormatter
 from omegaconf import OmegaConf
 
 from actlab.activations import get_activation
@@ -225,6 +224,8 @@ def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
 
 
 def figures(df: pd.DataFrame) -> dict:
+    from matplotlib.ticker import NullFormatter
+
     use_style()
     pcs = df[df["metric"] == "pieces"]
     if pcs.empty:
