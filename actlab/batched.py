@@ -71,9 +71,11 @@ def per_seed_loss(task: Task, out: Tensor, y: Tensor) -> Tensor:
 def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int], desc: str = "",
                on_log=None) -> list[TrainResult]:
     """Train K same-shaped models together; result k is what `train(models[k], ..., seed=seeds[k])`
-    returns (up to float rounding). On return each model holds its seed's final weights (a
+    returns (up to float rounding). `on_log` is one hook for all seeds or a list of K hooks (for
+    hooks that keep per-run state). On return each model holds its seed's final weights (a
     diverged seed: its weights at the last log step)."""
     k = len(models)
+    hooks = on_log if isinstance(on_log, (list, tuple)) else [on_log] * k
     net = BatchedMLP(models)
     n = task.x_train.shape[0]
     bs = n if tc.batch_size == 0 else min(tc.batch_size, n)
@@ -96,7 +98,7 @@ def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int
         if step % tc.log_every == 0 or step == tc.steps:
             for j in alive.nonzero().flatten().tolist():
                 net.copy_to(j, models[j])
-                if not log_step(results[j], step, models[j], task, tc, on_log):
+                if not log_step(results[j], step, models[j], task, tc, hooks[j]):
                     stop(j, step)
         if step == tc.steps or not alive.any():
             break

@@ -2,6 +2,8 @@
 
   Params             a dataclass of the experiment's own typed parameters (config key `params`)
   run(cfg, device)   -> actlab.trainer.TrainResult: the tidy rows of one configured run
+  run_seeds(cfg, device, seeds) (optional) -> {seed: TrainResult}: several seeds trained
+                     together (actlab.batched); a folded seed sweep uses it when it exists
   claims(df)         -> list[actlab.claims.Claim], computed from the collected table alone
   figures(df)        -> dict[name, matplotlib Figure], drawn from the collected table alone
 

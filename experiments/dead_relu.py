@@ -20,9 +20,10 @@ import pandas as pd
 import torch
 from omegaconf import OmegaConf
 
+from actlab.batched import train_many
 from actlab.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, mean_ci, no_data
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import build
+from actlab.runner import build_model, build_task
 from actlab.trainer import TrainResult, train
 
 NAME = "dead_relu"
@@ -73,28 +74,49 @@ def _unit_tracker():
     return on_log, state
 
 
-def run(cfg, device) -> TrainResult:
-    p = cfg.params
+def _values(p) -> list:
     if p.cause not in CAUSES:
         from actlab.config import ConfigError
 
         raise ConfigError(f"params.cause={p.cause!r}: unknown; valid choices: {', '.join(CAUSES)}")
-    values = {"lr": p.lrs, "bias": p.bias_shifts, "narrow": p.widths}[p.cause]
-    res = TrainResult()
-    for v in values:
+    return {"lr": p.lrs, "bias": p.bias_shifts, "narrow": p.widths}[p.cause]
+
+
+def _model(sub, task, seed: int):
+    model = build_model(sub, task, seed)
+    with torch.no_grad():
+        for layer in model.layers[:-1]:
+            layer.bias += sub.params.bias_shift
+    return model
+
+
+def run(cfg, device) -> TrainResult:
+    return run_seeds(cfg, device, [cfg.seed], batched=False)[cfg.seed]
+
+
+def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult]:
+    """Each setting of the swept cause, for every seed: batched (train_many) or one by one."""
+    p = cfg.params
+    out = {s: TrainResult() for s in seeds}
+    for v in _values(p):
         sub = OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"{CAUSES[p.cause]}={v}"]))
-        model, task = build(sub, device)
-        with torch.no_grad():
-            for layer in model.layers[:-1]:
-                layer.bias += sub.params.bias_shift
-        on_log, state = _unit_tracker()
-        state["x"] = task.x_train
-        r = train(model, task, sub.trainer, seed=sub.seed,
-                  desc=f"{NAME} {cfg.activation.name} {p.cause}={v}", on_log=on_log)
-        extra = {"cause": p.cause, "cause_value": float(v), "status_inner": r.status,
-                 "lr": sub.trainer.lr, "width": sub.model.width, "bias_shift": sub.params.bias_shift}
-        res.rows += [{**row, **extra} for row in r.rows]
-    return res
+        task = build_task(sub, device)
+        models = [_model(sub, task, s) for s in seeds]
+        trackers = [_unit_tracker() for _ in seeds]
+        for _, state in trackers:
+            state["x"] = task.x_train
+        desc = f"{NAME} {cfg.activation.name} {p.cause}={v}"
+        if batched:
+            results = train_many(models, task, sub.trainer, seeds, desc=f"{desc} x{len(seeds)}",
+                                 on_log=[hook for hook, _ in trackers])
+        else:
+            results = [train(m, task, sub.trainer, seed=s, desc=desc, on_log=hook)
+                       for m, s, (hook, _) in zip(models, seeds, trackers)]
+        extra = {"cause": p.cause, "cause_value": float(v), "lr": sub.trainer.lr,
+                 "width": sub.model.width, "bias_shift": sub.params.bias_shift}
+        for s, r in zip(seeds, results):
+            out[s].rows += [{**row, **extra, "status_inner": r.status} for row in r.rows]
+    return out
 
 
 def _final(df: pd.DataFrame, metric: str, layer_agg: str = "mean") -> pd.DataFrame:
