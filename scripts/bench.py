@@ -10,7 +10,8 @@
    float32 matrix-multiply rate (FLOPs per step ~ 6 * batch * weights);
 4. the exact linear-piece counter on a depth-10, width-64 net;
 5. local parallel sweeps: a 4-run sweep with Hydra's joblib launcher, 2 workers vs 1 (skipped if
-   the hydra-joblib-launcher plugin is not installed).
+   the hydra-joblib-launcher plugin is not installed), next to the machine's own ceiling: two bare
+   1-thread training processes side by side vs one after the other.
 Targets (issue 7, on the 2-core reference machine): 1. <= 1.10x without probes, <= 1.3x with
 probes; 2. >= 5x; 3. >= 60%; 5. >= 1.7x.
 """
@@ -157,26 +158,60 @@ def region_counter() -> list[dict]:
              "ratio": t, "detail": f"{pieces} pieces; {pieces / t:,.0f} pieces/s"}]
 
 
+_WORKER = """
+import sys, time, torch, torch.nn.functional as F
+torch.set_num_threads(1)
+torch.manual_seed(0)
+layers = []
+for _ in range(10):
+    layers += [torch.nn.Linear(64, 64), torch.nn.ReLU()]
+m = torch.nn.Sequential(*layers, torch.nn.Linear(64, 1))
+opt = torch.optim.SGD(m.parameters(), lr=0.01)
+x, y = torch.randn(128, 64), torch.randn(128, 1)
+for _ in range(int(sys.argv[1])):
+    loss = F.mse_loss(m(x), y); opt.zero_grad(); loss.backward(); opt.step()
+"""
+
+
+def parallel_ceiling(steps: int = 4000) -> list[dict]:
+    """What two cores give two independent 1-thread processes here (no Hydra, no actlab): the
+    ceiling for any 2-worker sweep. Both timings include interpreter and torch start-up."""
+    def procs(n: int) -> float:
+        t0 = time.perf_counter()
+        ps = [subprocess.Popen([sys.executable, "-c", _WORKER, str(steps)]) for _ in range(n)]
+        for q in ps:
+            q.wait()
+        return time.perf_counter() - t0
+
+    one = min(procs(1) for _ in range(2)) * 2  # two runs one after the other
+    two = min(procs(2) for _ in range(2))  # two runs side by side
+    return [{"benchmark": "ceiling: 2 bare 1-thread processes side by side vs in turn", "seconds": two,
+             "reference_seconds": one, "ratio": one / two, "better": "higher",
+             "detail": "what the hardware allows a 2-worker sweep"}]
+
+
 def joblib_sweep() -> list[dict]:
     try:
         import hydra_plugins.hydra_joblib_launcher  # noqa: F401
     except ImportError:
         return [{"benchmark": "joblib 2 workers vs 1 (4-run sweep)", "ratio": float("nan"),
                  "detail": "skipped: pip install hydra-joblib-launcher"}]
-    times = {}
-    for jobs in (1, 2):
-        with tempfile.TemporaryDirectory() as out:
-            # four runs of the suite's typical size (depth 10, width 64, the net of benchmark 1)
-            # that differ in weight scale; a seed sweep would fold into one batched job instead
-            cmd = [sys.executable, "-m", "actlab", "-m", "experiment=gradient_flow", "activation=relu",
-                   "model.depth=10", "model.width=64", "trainer.steps=6000", "trainer.probes=false",
-                   "trainer.batch_size=128", "model.weight_scale=1.38,1.40,1.42,1.44", "seed=0",
-                   "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}", f"out_dir={out}"]
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "CI": "true"})
-            times[jobs] = time.perf_counter() - t0
+    times = {1: float("inf"), 2: float("inf")}
+    for _ in range(2):  # best of two, alternating: one sweep takes long enough to catch a slow spell
+        for jobs in (1, 2):
+            with tempfile.TemporaryDirectory() as out:
+                # four runs of the suite's typical size (depth 10, width 64, the net of benchmark
+                # 1) that differ in weight scale; a seed sweep would fold into one batched job
+                cmd = [sys.executable, "-m", "actlab", "-m", "experiment=gradient_flow", "activation=relu",
+                       "model.depth=10", "model.width=64", "trainer.steps=6000", "trainer.probes=false",
+                       "trainer.batch_size=128", "model.weight_scale=1.38,1.40,1.42,1.44", "seed=0",
+                       "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}", f"out_dir={out}"]
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "CI": "true"})
+                times[jobs] = min(times[jobs], time.perf_counter() - t0)
     return [{"benchmark": "joblib 2 workers vs 1 (4-run sweep), speed-up", "seconds": times[2],
-             "reference_seconds": times[1], "ratio": times[1] / times[2], "target": 1.7, "better": "higher"}]
+             "reference_seconds": times[1], "ratio": times[1] / times[2], "target": 1.7, "better": "higher",
+             "detail": "best of 2 alternating sweeps each"}]
 
 
 def main() -> int:
@@ -190,7 +225,7 @@ def main() -> int:
     rows = (overhead(args.steps, device) + batched_seeds(args.steps, device)
             + hardware(max(20, args.steps // 10), device) + region_counter())
     if not args.skip_sweep:
-        rows += joblib_sweep()
+        rows += parallel_ceiling() + joblib_sweep()
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     print(f"{'benchmark':<66} {'ratio':>7} {'target':>7}  detail")
     for r in rows:
