@@ -2,7 +2,7 @@
 
 from omegaconf import OmegaConf
 
-from actlab.cli import run_one
+from actlab.cli import run_job, run_one
 from tests.helpers import compose
 
 
@@ -18,12 +18,29 @@ def test_same_config_same_bytes(tmp_path):
     assert outs[0][1] == outs[1][1]
 
 
+def test_batched_seeds_same_bytes(tmp_path):
+    """A folded seed job is as reproducible as a single run; its seeds' names equal solo runs'."""
+    outs = []
+    for i in range(2):
+        cfg = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seeds=[0,1,2]",
+                       "trainer.steps=12", f"out_dir={tmp_path / str(i)}"])
+        summaries = run_job(cfg, "saturation")
+        assert [s["seeds_batched"] for s in summaries] == [3, 3, 3]
+        runs = sorted((tmp_path / str(i) / "runs" / "saturation").iterdir())
+        outs.append({r.name: (r / "metrics.csv").read_bytes() for r in runs})
+    assert outs[0] == outs[1] and len(outs[0]) == 3
+    solo = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seed=1", "trainer.steps=12"])
+    from actlab.results import run_name
+
+    assert run_name(solo) in outs[0]
+
+
 def test_run_name_changes_with_the_config():
     from actlab.results import run_name
 
     a = compose(["model.depth=4"])
     b = compose(["model.depth=4", "trainer.lr=0.02"])
-    c = compose(["model.depth=4", "trainer.threads=1", "out_dir=elsewhere"])
+    c = compose(["model.depth=4", "trainer.threads=1", "out_dir=elsewhere", "seeds=[0,5]"])
     assert run_name(a) != run_name(b)
-    assert run_name(a) == run_name(c)  # threads and out_dir do not change what is computed
+    assert run_name(a) == run_name(c)  # threads, out_dir and seeds do not change what seed 0 computes
     assert OmegaConf.select(a, "model.depth") == 4
