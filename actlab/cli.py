@@ -98,7 +98,8 @@ def run_job(cfg: DictConfig, experiment: str) -> list[dict]:
         (dirs[s] / "summary.json").unlink(missing_ok=True)
     batched = len(pending) > 1 and hasattr(module, "run_seeds")
     groups = [pending] if batched else [[s] for s in pending]
-    for group in groups:
+    while groups:
+        group = groups.pop(0)
         log.info("start %s/%s%s", experiment, names[group[0]],
                  f" and {len(group) - 1} more seeds, batched" if len(group) > 1 else "")
         t0 = time.perf_counter()
@@ -109,6 +110,11 @@ def run_job(cfg: DictConfig, experiment: str) -> list[dict]:
         except ConfigError:
             raise
         except Exception as e:  # recorded, not fatal: the sweep goes on with its other runs
+            if len(group) > 1:  # e.g. out of memory with K seeds at once: each seed on its own
+                log.warning("batched run of %d seeds failed (%s: %s); running them one by one",
+                            len(group), type(e).__name__, e)
+                groups = [[s] for s in group] + groups
+                continue
             results, error = {}, f"{type(e).__name__}: {e}"
             log.exception("run %s failed", names[group[0]])
         wall = (time.perf_counter() - t0) / len(group)

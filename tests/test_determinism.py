@@ -44,3 +44,17 @@ def test_run_name_changes_with_the_config():
     assert run_name(a) != run_name(b)
     assert run_name(a) == run_name(c)  # threads, out_dir and seeds do not change what seed 0 computes
     assert OmegaConf.select(a, "model.depth") == 4
+
+
+def test_a_failing_batched_job_falls_back_to_one_seed_at_a_time(tmp_path, monkeypatch):
+    from experiments import EXPERIMENTS
+
+    def boom(cfg, device, seeds):
+        raise RuntimeError("out of memory (simulated)")
+
+    monkeypatch.setattr(EXPERIMENTS["saturation"], "run_seeds", boom)
+    cfg = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seeds=[0,1]",
+                   "trainer.steps=4", f"out_dir={tmp_path}"])
+    summaries = run_job(cfg, "saturation")
+    assert [s["status"] for s in summaries] == ["ok", "ok"]
+    assert [s["seeds_batched"] for s in summaries] == [1, 1]
