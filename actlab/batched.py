@@ -41,6 +41,10 @@ class BatchedMLP(nn.Module):
             nn.Parameter(torch.stack([m.layers[i].bias.detach() for m in models]))
             for i in range(len(first.layers)))
         self.act, self.out_act = first.act, first.out_act
+        masks = [m.out_mask for m in models]
+        if any((a is None) != (masks[0] is None) or (a is not None and not torch.equal(a, masks[0])) for a in masks):
+            raise ValueError("train_many: every model must have the same out_mask")
+        self.out_mask = masks[0]
 
     def forward(self, x: Tensor) -> Tensor:
         h = x
@@ -50,7 +54,7 @@ class BatchedMLP(nn.Module):
             act = self.act if i < last else self.out_act
             if act is not None:
                 h = act(h)
-        return h
+        return h if self.out_mask is None else h + self.out_mask
 
     @torch.no_grad()
     def copy_to(self, k: int, model: MLP) -> None:
@@ -69,14 +73,25 @@ def per_seed_loss(task: Task, out: Tensor, y: Tensor) -> Tensor:
 
 
 def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int], desc: str = "",
-               on_log=None) -> list[TrainResult]:
+               on_log=None, weight_hooks=None) -> list[TrainResult]:
     """Train K same-shaped models together; result k is what `train(models[k], ..., seed=seeds[k])`
     returns (up to float rounding). `on_log` is one hook for all seeds or a list of K hooks (for
-    hooks that keep per-run state). On return each model holds its seed's final weights (a
-    diverged seed: its weights at the last log step)."""
+    hooks that keep per-run state). `weight_hooks[k][l]`, if given, sees seed k's gradient of
+    layer l's weight at every step (what a hook registered on `models[k].layers[l].weight` sees
+    under `train`). On return each model holds its seed's final weights (a diverged seed: its
+    weights at the last log step)."""
     k = len(models)
     hooks = on_log if isinstance(on_log, (list, tuple)) else [on_log] * k
     net = BatchedMLP(models)
+    if weight_hooks is not None:
+        def split(layer: int):
+            def hook(grad: Tensor) -> None:
+                for j, seed_hooks in enumerate(weight_hooks):
+                    seed_hooks[layer](grad[j])
+            return hook
+
+        for i, w in enumerate(net.weights):
+            w.register_hook(split(i))
     n = task.x_train.shape[0]
     bs = n if tc.batch_size == 0 else min(tc.batch_size, n)
     params = list(net.parameters())

@@ -27,6 +27,9 @@ class MLP(nn.Module):
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.act = act
         self.out_act = out_act
+        # Added to the output: -inf outside the current task's classes gives a task-incremental
+        # head (experiments/continual.py). Not a parameter; None means no mask.
+        self.out_mask: Tensor | None = None
         self.reset(cfg)
 
     @torch.no_grad()
@@ -53,4 +56,4 @@ class MLP(nn.Module):
             h = act(z) if act is not None else z
             if record is not None:
                 record.append((z, h))
-        return h
+        return h if self.out_mask is None else h + self.out_mask

@@ -21,10 +21,11 @@ import pandas as pd
 import torch
 from torch import nn
 
+from actlab.batched import train_many
 from actlab.claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, mean_ci, no_data
 from actlab.plotting import colors, plt, use_style
 from actlab.probes import unit_stats
-from actlab.runner import build
+from actlab.runner import build_model, build_task
 from actlab.tasks import Task
 from actlab.trainer import TrainResult, train
 
@@ -37,17 +38,6 @@ class Params:
     head: str = "task"  # split only: task (logits masked to the task's classes) | shared
     n_tasks: int = 10  # permuted: sequence length (split: 5 pairs of classes)
     steps_per_task: int = 200
-
-
-class Masked(nn.Module):
-    """The MLP with an additive logit mask (-inf outside the current task's classes)."""
-
-    def __init__(self, net: nn.Module, mask: torch.Tensor) -> None:
-        super().__init__()
-        self.net, self.mask = net, mask
-
-    def forward(self, x, record=None):
-        return self.net(x, record=record) + self.mask
 
 
 def make_sequence(base: Task, p, seed: int) -> list[tuple[Task, torch.Tensor]]:
@@ -84,55 +74,89 @@ def accuracy(model: nn.Module, task: Task) -> float:
     return float((model(task.x_test).argmax(1) == task.y_test).float().mean())
 
 
+def _zero_grad_tracker(never: list[torch.Tensor]):
+    """Per-layer gradient hooks that clear `never[i]` wherever a weight's gradient is nonzero."""
+    def track(i: int):
+        def hook(grad: torch.Tensor) -> None:
+            never[i] &= grad == 0
+
+        return hook
+
+    return [track(i) for i in range(len(never))]
+
+
 def run(cfg, device) -> TrainResult:
+    return run_seeds(cfg, device, [cfg.seed], batched=False)[cfg.seed]
+
+
+def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult]:
+    """Every seed's task sequence. Split sequences are the same for every seed, so each task trains
+    all seeds at once (train_many); permuted sequences differ per seed (their permutations come
+    from the seed) and train one seed after another."""
     p = cfg.params
     if p.head not in ("task", "shared"):
         from actlab.config import ConfigError
 
         raise ConfigError(f"params.head={p.head!r}: unknown; valid choices: task, shared")
-    net, base = build(cfg, device)
-    seq = make_sequence(base, p, cfg.seed)
+    base = build_task(cfg, device)
+    seqs = {s: make_sequence(base, p, s) for s in seeds}
+    if batched and p.sequence != "split" and len(seeds) > 1:
+        return {s: run_seeds(cfg, device, [s], batched=False)[s] for s in seeds}
+    nets = [build_model(cfg, base, s) for s in seeds]
+    seq = seqs[seeds[0]]
     tc = cfg.trainer.copy()
     tc.steps = p.steps_per_task
-    rows: list[dict] = []
-    acc = np.full((len(seq), len(seq)), np.nan)
-    weights = [layer.weight for layer in net.layers]
-    for t, (task, mask) in enumerate(seq):
-        model = Masked(net, mask)
+    rows: dict[int, list[dict]] = {s: [] for s in seeds}
+    acc = {s: np.full((len(seq), len(seq)), np.nan) for s in seeds}
+    head = p.head if p.sequence == "split" else "shared"
+    for t in range(len(seq)):
         # protected: weights whose gradient is exactly zero on every step of this task
-        never = [torch.ones_like(w, dtype=torch.bool) for w in weights]
-
-        def track(i: int, never=never):
-            def hook(grad: torch.Tensor) -> None:
-                never[i] &= grad == 0
-
-            return hook
-
-        hooks = [w.register_hook(track(i)) for i, w in enumerate(weights)]
-        r = train(model, task, tc, seed=cfg.seed * 1000 + t, desc=f"{NAME} {cfg.activation.name} task {t}")
-        for h in hooks:
-            h.remove()
-        hidden = never[:-1]
-        protected = float(sum(m.sum() for m in hidden) / sum(m.numel() for m in hidden))
-        common = {"step": (t + 1) * p.steps_per_task, "layer": None, "task": t, "sequence": p.sequence,
-                  "head": p.head if p.sequence == "split" else "shared"}
-        rows.append({**common, "metric": "protected_fraction", "value": protected})
-        rows.append({**common, "metric": "status_task", "value": float(r.status == "ok")})
-        record: list = []
-        with torch.no_grad():
-            net(task.x_train, record=record)
-        for layer, (z, _) in enumerate(record[:-1], start=1):
-            stats = unit_stats(net.act.deriv(z), net.act.max_slope)
-            rows.append({**common, "layer": layer, "metric": "dead_fraction", "value": stats["dead_fraction"]})
-        for e, (task_e, mask_e) in enumerate(seq):
-            acc[t, e] = accuracy(Masked(net, mask_e), task_e)
-            rows.append({**common, "metric": "accuracy", "value": acc[t, e], "task_trained": t, "task_eval": e})
+        never = {s: [torch.ones_like(layer.weight, dtype=torch.bool) for layer in net.layers]
+                 for s, net in zip(seeds, nets)}
+        desc = f"{NAME} {cfg.activation.name} task {t}"
+        if batched:
+            task, mask = seq[t]
+            for net in nets:
+                net.out_mask = mask
+            results = train_many(nets, task, tc, [s * 1000 + t for s in seeds], desc=f"{desc} x{len(seeds)}",
+                                 weight_hooks=[_zero_grad_tracker(never[s]) for s in seeds])
+        else:
+            results = []
+            for s, net in zip(seeds, nets):
+                task, net.out_mask = seqs[s][t]
+                handles = [layer.weight.register_hook(h)
+                           for layer, h in zip(net.layers, _zero_grad_tracker(never[s]))]
+                results.append(train(net, task, tc, seed=s * 1000 + t, desc=desc))
+                for h in handles:
+                    h.remove()
+        for s, net, r in zip(seeds, nets, results):
+            task = seqs[s][t][0]
+            hidden = never[s][:-1]
+            protected = float(sum(m.sum() for m in hidden) / sum(m.numel() for m in hidden))
+            common = {"step": (t + 1) * p.steps_per_task, "layer": None, "task": t, "sequence": p.sequence,
+                      "head": head}
+            rows[s].append({**common, "metric": "protected_fraction", "value": protected})
+            rows[s].append({**common, "metric": "status_task", "value": float(r.status == "ok")})
+            record: list = []
+            with torch.no_grad():
+                net(task.x_train, record=record)
+            for layer, (z, _) in enumerate(record[:-1], start=1):
+                stats = unit_stats(net.act.deriv(z), net.act.max_slope)
+                rows[s].append({**common, "layer": layer, "metric": "dead_fraction", "value": stats["dead_fraction"]})
+            for e, (task_e, mask_e) in enumerate(seqs[s]):
+                net.out_mask = mask_e
+                acc[s][t, e] = accuracy(net, task_e)
+                rows[s].append({**common, "metric": "accuracy", "value": acc[s][t, e], "task_trained": t,
+                                "task_eval": e})
     final = len(seq) - 1
-    for i in range(final):
-        forgetting = float(np.max(acc[i:final, i]) - acc[final, i])
-        rows.append({"step": len(seq) * p.steps_per_task, "layer": None, "metric": "forgetting", "value": forgetting,
-                     "task": i, "sequence": p.sequence, "head": common["head"]})
-    return TrainResult(rows=rows, final={"average_accuracy": float(np.mean(acc[final]))})
+    out = {}
+    for s in seeds:
+        for i in range(final):
+            forgetting = float(np.max(acc[s][i:final, i]) - acc[s][final, i])
+            rows[s].append({"step": len(seq) * p.steps_per_task, "layer": None, "metric": "forgetting",
+                            "value": forgetting, "task": i, "sequence": p.sequence, "head": head})
+        out[s] = TrainResult(rows=rows[s], final={"average_accuracy": float(np.mean(acc[s][final]))})
+    return out
 
 
 def _label(df: pd.DataFrame) -> pd.Series:

@@ -91,3 +91,39 @@ def test_different_architectures_are_refused():
     task = make_task(TaskConfig(name="teacher", n_train=16, n_test=8, in_dim=4))
     with pytest.raises(ValueError, match="same architecture"):
         train_many([a, b], task, TrainerConfig(steps=1), [0, 1])
+
+
+def test_out_mask_and_weight_hooks_match_separate_runs():
+    """What continual learning needs: a task-incremental logit mask and per-step weight-gradient
+    hooks see the same thing batched as in separate runs."""
+    task = make_task(TaskConfig(name="xor", n_train=128, n_test=32, in_dim=4, out_dim=2))
+    mc = ModelConfig(depth=2, width=8)
+    tc = TrainerConfig(steps=15, lr=0.1, batch_size=16, log_every=5, probes=False)
+    act = get_activation("relu")
+    mask = torch.tensor([0.0, 0.0])
+    seeds = [3, 4]
+
+    def tracker(store):
+        return [lambda g, i=i: store.setdefault(i, []).append(g.clone()) for i in range(3)]
+
+    models = _models(4, 2, mc, act, seeds)
+    for m in models:
+        m.out_mask = mask
+    seen = [{}, {}]
+    res = train_many(models, task, tc, seeds, weight_hooks=[tracker(seen[0]), tracker(seen[1])])
+    for j, s in enumerate(seeds):
+        single = _models(4, 2, mc, act, [s])[0]
+        single.out_mask = mask
+        mine = {}
+        handles = [layer.weight.register_hook(h) for layer, h in zip(single.layers, tracker(mine))]
+        one = train(single, task, tc, seed=s)
+        for h in handles:
+            h.remove()
+        assert res[j].final["accuracy"] == pytest.approx(one.final["accuracy"])
+        for i in range(3):
+            assert len(seen[j][i]) == len(mine[i]) == 15
+            for a, b in zip(seen[j][i], mine[i]):
+                assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+    other = _models(4, 2, mc, act, [5])[0]
+    with pytest.raises(ValueError, match="out_mask"):
+        train_many([models[0], other], task, tc, [0, 1])

@@ -6,7 +6,7 @@ import torch
 
 from actlab.config import TaskConfig
 from actlab.tasks import make_task
-from experiments.continual import Masked, make_sequence
+from experiments.continual import make_sequence
 
 
 def test_split_sequence_masks_and_classes(tmp_path):
@@ -36,9 +36,12 @@ def test_masked_logits():
 
     net = MLP(3, 4, ModelConfig(depth=1, width=5), get_activation("relu"))
     mask = torch.tensor([0.0, float("-inf"), 0.0, float("-inf")])
-    m = Masked(net, mask)
-    out = m(torch.randn(5, 3))
+    net.out_mask = mask
+    x = torch.randn(5, 3)
+    out = net(x)
     assert torch.isinf(out[:, 1]).all() and torch.isin(out.argmax(1), torch.tensor([0, 2])).all()
+    net.out_mask = None
+    assert torch.equal(out[:, [0, 2]], net(x)[:, [0, 2]])
 
 
 def test_mnist1d_is_generated_and_cached(tmp_path):
