@@ -81,7 +81,7 @@ def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int
     under `train`). On return each model holds its seed's final weights (a diverged seed: its
     weights at the last log step)."""
     k = len(models)
-    hooks = on_log if isinstance(on_log, (list, tuple)) else [on_log] * k
+    log_hooks = on_log if isinstance(on_log, (list, tuple)) else [on_log] * k
     net = BatchedMLP(models)
     if weight_hooks is not None:
         def split(layer: int):
@@ -113,7 +113,7 @@ def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int
         if step % tc.log_every == 0 or step == tc.steps:
             for j in alive.nonzero().flatten().tolist():
                 net.copy_to(j, models[j])
-                if not log_step(results[j], step, models[j], task, tc, hooks[j]):
+                if not log_step(results[j], step, models[j], task, tc, log_hooks[j]):
                     stop(j, step)
         if step == tc.steps or not alive.any():
             break

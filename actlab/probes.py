@@ -81,7 +81,8 @@ def _stats(zs: list[Tensor], hs: list[Tensor], gzs: list[Tensor], act: Activatio
 
 def probe(model: MLP, x: Tensor, loss_of) -> tuple[Tensor, list[dict]]:
     """(output, rows (layer, metric, value) of every probe) on the batch x; `loss_of(output)` is
-    the loss; the detached output lets the caller log loss/accuracy without another forward. Hidden layers are probed together (they share a shape), the output layer on its own."""
+    the loss; the detached output lets the caller log loss/accuracy without another forward.
+    Hidden layers are probed together (they share a shape), the output layer on its own."""
     record: list[tuple[Tensor, Tensor]] = []
     out = model(x, record=record)
     loss = loss_of(out)
@@ -89,18 +90,16 @@ def probe(model: MLP, x: Tensor, loss_of) -> tuple[Tensor, list[dict]]:
     weights = [layer.weight for layer in model.layers]
     grads = torch.autograd.grad(loss, weights + zs, allow_unused=True)
     gw, gz = grads[: len(weights)], grads[len(weights):]
-    n_hidden = len(record) - 1
+    n = len(record) - 1  # hidden layers 1..n, output layer n + 1
     with torch.no_grad():
-        # gathered as tensors and read back in one transfer (no per-value sync)
-        groups = [(range(1, n_hidden + 1), _stats(zs[:-1], [h for _, h in record[:-1]], gz[:-1], model.act)),
-                  ([n_hidden + 1], _stats(zs[-1:], [record[-1][1]], gz[-1:], model.out_act))]
         norms = torch.stack(torch._foreach_norm(list(gw)))
+        groups = [(range(1, n + 1), norms[:n], _stats(zs[:-1], [h for _, h in record[:-1]], gz[:-1], model.act)),
+                  (range(n + 1, n + 2), norms[n:], _stats(zs[-1:], [record[-1][1]], gz[-1:], model.out_act))]
+        # gathered as tensors and read back in one transfer (no per-value sync)
         keys, blocks = [], []
-        for layers, stats in groups:
-            layers = list(layers)
-            names = ["grad_norm", *stats]
-            cols = [norms[layers[0] - 1: layers[-1]], *stats.values()]
+        for layers, grad_norms, stats in groups:
+            keys += [(layer, k) for layer in layers for k in ["grad_norm", *stats]]
+            cols = [grad_norms, *stats.values()]
             blocks.append(torch.stack([c.to(torch.float64) for c in cols]).T.flatten())
-            keys += [(layer, k) for layer in layers for k in names]
         numbers = torch.cat(blocks).tolist()
     return out.detach(), [{"layer": layer, "metric": k, "value": v} for (layer, k), v in zip(keys, numbers)]

@@ -46,10 +46,16 @@ def train_run(cfg, device: torch.device, desc: str = "") -> TrainResult:
     return train(model, task, cfg.trainer, seed=cfg.seed, desc=desc)
 
 
-def train_runs(cfg, device: torch.device, seeds: list[int], desc: str = "") -> dict[int, TrainResult]:
-    """`train_run` for several seeds at once, as one batched computation (actlab.batched)."""
+def train_models(cfg, task: Task, seeds: list[int], desc: str = "", **kwargs) -> tuple[list[MLP], list[TrainResult]]:
+    """One configured model per seed, trained together on `task` (actlab.batched.train_many);
+    the models come back too, holding their final weights, for experiments that measure them."""
     from actlab.batched import train_many
 
-    task = build_task(cfg, device)
     models = [build_model(cfg, task, s) for s in seeds]
-    return dict(zip(seeds, train_many(models, task, cfg.trainer, seeds, desc=desc)))
+    return models, train_many(models, task, cfg.trainer, seeds, desc=desc, **kwargs)
+
+
+def train_runs(cfg, device: torch.device, seeds: list[int], desc: str = "") -> dict[int, TrainResult]:
+    """`train_run` for several seeds at once, as one batched computation (actlab.batched)."""
+    _, results = train_models(cfg, build_task(cfg, device), seeds, desc=desc)
+    return dict(zip(seeds, results))

@@ -99,9 +99,10 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult
 
         raise ConfigError(f"params.head={p.head!r}: unknown; valid choices: task, shared")
     base = build_task(cfg, device)
-    seqs = {s: make_sequence(base, p, s) for s in seeds}
-    if batched and p.sequence != "split" and len(seeds) > 1:
-        return {s: run_seeds(cfg, device, [s], batched=False)[s] for s in seeds}
+    shared = p.sequence == "split"  # the same tasks for every seed: they can train batched
+    batched = batched and shared
+    seqs = (dict.fromkeys(seeds, make_sequence(base, p, seeds[0])) if shared
+            else {s: make_sequence(base, p, s) for s in seeds})
     nets = [build_model(cfg, base, s) for s in seeds]
     seq = seqs[seeds[0]]
     tc = cfg.trainer.copy()

@@ -17,10 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from actlab.batched import train_many
 from actlab.claims import FAIL, NOT_REPRODUCED, PARTLY, PASS, REPRODUCED, Claim, mean_ci, no_data
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import build, build_model, build_task
+from actlab.runner import build, build_task, train_models
 from actlab.trainer import loss_fn, train
 
 NAME = "linear_collapse"
@@ -61,9 +60,8 @@ def run(cfg, device):
 
 def run_seeds(cfg, device, seeds):
     task = build_task(cfg, device)
-    models = [build_model(cfg, task, s) for s in seeds]
     desc = f"{NAME} {cfg.activation.name} d={cfg.model.depth} x{len(seeds)}"
-    results = train_many(models, task, cfg.trainer, seeds, desc=desc)
+    models, results = train_models(cfg, task, seeds, desc=desc)
     return {s: _finish(cfg, m, task, r) for s, m, r in zip(seeds, models, results)}
 
 

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from actlab.batched import train_many
 from actlab.claims import (
     FAIL,
     NOT_REPRODUCED,
@@ -30,7 +29,7 @@ from actlab.claims import (
     no_data,
 )
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import build_model, build_task
+from actlab.runner import build_model, build_task, train_models
 from actlab.trainer import TrainResult, train
 
 NAME = "output_constraint"
@@ -60,8 +59,7 @@ def run(cfg, device) -> TrainResult:
 
 def run_seeds(cfg, device, seeds) -> dict[int, TrainResult]:
     task = _task(cfg, device)
-    models = [build_model(cfg, task, s) for s in seeds]
-    results = train_many(models, task, cfg.trainer, seeds, desc=f"{NAME} head={cfg.model.out_activation} x{len(seeds)}")
+    models, results = train_models(cfg, task, seeds, desc=f"{NAME} head={cfg.model.out_activation} x{len(seeds)}")
     return {s: _finish(cfg, m, task, r) for s, m, r in zip(seeds, models, results)}
 
 

@@ -27,6 +27,10 @@ class ActlabSweeperConf(BasicSweeperConf):
 ConfigStore.instance().store(group="hydra/sweeper", name="actlab", node=ActlabSweeperConf, provider="actlab")
 
 
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+")
+
+
 def fold_seeds(jobs: list[list[str]]) -> list[list[str]]:
     """Jobs that differ only in `seed=` become one job with `seed=<first>` and `seeds=[...]`,
     in first-seen order. Jobs without a seed override pass through."""
@@ -34,11 +38,11 @@ def fold_seeds(jobs: list[list[str]]) -> list[list[str]]:
     order: list[tuple[str, ...]] = []
     passthrough: list[list[str]] = []
     for job in jobs:
-        seeds = [o.split("=", 1)[1] for o in job if o.split("=", 1)[0].lstrip("+") == SEED]
+        seeds = [o.split("=", 1)[1] for o in job if _key(o) == SEED]
         if len(seeds) != 1:
             passthrough.append(job)
             continue
-        rest = tuple(o for o in job if o.split("=", 1)[0].lstrip("+") != SEED)
+        rest = tuple(o for o in job if _key(o) != SEED)
         if rest not in groups:
             groups[rest] = []
             order.append(rest)
