@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from actlab import __version__
 from actlab.config import ConfigError, register_configs, validate
+from actlab.errors import one_line
 from actlab.results import (
     atomic_write_csv,
     atomic_write_text,
@@ -186,7 +187,22 @@ def main() -> None:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    _hydra_main()
+    # Hydra prints a bad override as a paragraph and exits 1; let it raise instead and print one
+    # line. HYDRA_FULL_ERROR=1 set by the user still gets the full traceback.
+    wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        _hydra_main()
+    except Exception as e:
+        if wants_traceback:
+            raise
+        message = one_line(e)
+        if message is None:  # not a configuration error: say what broke, keep the traceback opt-in
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            print(f"error: {type(e).__name__}: {first} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+            sys.exit(1)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
 
 
 def _out_parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ cannot express (depth >= 1, lr > 0, ...) live in `validate`, which runs before a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -123,6 +124,22 @@ def register_configs() -> None:
         cs.store(group="params", name=name, node=module.Params)
 
 
+def _no_unknown_keys(cfg: Any) -> None:
+    """`+model.foo=1` appends past the schema (Hydra opens the struct for `+`): refuse it, since an
+    ignored key would still change the run's name and silently do nothing."""
+    from omegaconf import DictConfig, OmegaConf
+
+    nodes = [("", cfg)] + [(f"{k}.", v) for k, v in cfg.items() if isinstance(v, DictConfig)]
+    for prefix, node in nodes:
+        cls = OmegaConf.get_type(node)
+        if not dataclasses.is_dataclass(cls):
+            continue
+        known = [f.name for f in dataclasses.fields(cls)]
+        extra = [k for k in node.keys() if k not in known]
+        if extra:
+            raise ConfigError(f"{prefix}{extra[0]}: no such key; valid keys: {', '.join(known)}")
+
+
 def validate(cfg: Any) -> None:
     """Range checks the types cannot express. Raises ConfigError naming the key."""
     from actlab.activations import ACTIVATIONS
@@ -132,6 +149,7 @@ def validate(cfg: Any) -> None:
         if not ok:
             raise ConfigError(f"{key}={value!r}: {what}")
 
+    _no_unknown_keys(cfg)
     names = ", ".join(sorted(ACTIVATIONS))
     need(cfg.activation.name in ACTIVATIONS, "activation.name", cfg.activation.name,
          f"unknown activation; valid choices: {names}")

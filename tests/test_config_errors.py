@@ -4,29 +4,37 @@ import pytest
 import torch
 
 CASES = [
-    # (overrides, text that must appear in the error)
-    (["activation=relu6"], "activation/relu6"),
+    # (overrides, text that must appear in the one-line error)
+    (["activation=relu6"], "activation=relu6: no such option; valid choices: elu, gelu, identity"),
     (["activation.name=relu6"], "valid choices: elu, gelu, identity"),
     (["model.depth=-1"], "model.depth=-1"),
     (["model.depth=0"], "model.depth=0"),
     (["model.width=0"], "model.width=0"),
     (["model.weight_scale=0"], "model.weight_scale=0"),
     (["trainer.lr=-0.1"], "trainer.lr=-0.1"),
-    (["model.depth=abc"], "model.depth"),
-    (["model.dept=3"], "dept"),
-    (["model.init=xavier"], "model.init"),
-    (["task=imagenet"], "task/imagenet"),
-    (["experiment=nope"], "experiment/nope"),
+    (["model.depth=abc"], "model.depth=abc: Value 'abc' of type 'str' could not be converted to Integer"),
+    (["activation.slope=steep"], "activation.slope=steep"),
+    (["model.dept=3"], "model.dept: no such key; valid keys: depth, width"),
+    (["+model.dept=3"], "model.dept: no such key; valid keys: depth, width"),
+    (["+params.nope=1"], "params.nope: no such key; valid keys: vanish_max_ratio"),
+    (["model.init=xavier"], "model.init=xavier: Invalid value 'xavier', expected one of [gaussian, orthogonal]"),
+    (["model.depth=["], "model.depth=[: cannot parse"),
+    (["task=imagenet"], "task=imagenet: no such option; valid choices: digits, mnist1d, sine, teacher, xor"),
+    (["trainer=fast"], "trainer=fast: no such option; valid choices: default"),
+    (["experiment=nope"], "experiment=nope: no such option; valid choices: born_dead, continual"),
+    (["-m", "activation=relu,relu6"], "activation=relu6: no such option"),
 ]
 
 
 @pytest.mark.parametrize("overrides,needle", CASES, ids=lambda c: " ".join(c) if isinstance(c, list) else "")
 def test_bad_config_fails_cleanly(cli, tmp_path, overrides, needle):
     out = tmp_path / "out"
-    r = cli(f"out_dir={out}", "trainer.steps=1", *overrides)
+    r = cli(*overrides, f"out_dir={out}", "trainer.steps=1")
     assert r.returncode != 0
     assert needle in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
     assert not (out / "runs").exists()
 
 
