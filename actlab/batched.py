@@ -72,15 +72,22 @@ def per_seed_loss(task: Task, out: Tensor, y: Tensor) -> Tensor:
     return F.mse_loss(out, y, reduction="none").flatten(1).mean(1)
 
 
-def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int], desc: str = "",
-               on_log=None, weight_hooks=None) -> list[TrainResult]:
-    """Train K same-shaped models together; result k is what `train(models[k], ..., seed=seeds[k])`
-    returns (up to float rounding). `on_log` is one hook for all seeds or a list of K hooks (for
+def train_many(models: list[MLP], task: Task | list[Task], tc: TrainerConfig, seeds: list[int],
+               desc: str = "", on_log=None, weight_hooks=None) -> list[TrainResult]:
+    """Train K same-shaped models together; result k is what `train(models[k], task_k, ...,
+    seed=seeds[k])` returns (up to float rounding). `task` is one task for all seeds or a list of K
+    tasks of the same shapes (say, each seed's own input permutation). `on_log` is one hook for all seeds or a list of K hooks (for
     hooks that keep per-run state). `weight_hooks[k][l]`, if given, sees seed k's gradient of
     layer l's weight at every step (what a hook registered on `models[k].layers[l].weight` sees
     under `train`). On return each model holds its seed's final weights (a diverged seed: its
     weights at the last log step)."""
     k = len(models)
+    tasks = list(task) if isinstance(task, (list, tuple)) else [task] * k
+    if len(tasks) != k:
+        raise ValueError(f"train_many: {len(tasks)} tasks for {k} models")
+    if any(t.x_train.shape != tasks[0].x_train.shape or t.y_train.shape != tasks[0].y_train.shape
+           or t.kind != tasks[0].kind for t in tasks):
+        raise ValueError("train_many: every seed's task must have the same kind and shapes")
     log_hooks = on_log if isinstance(on_log, (list, tuple)) else [on_log] * k
     net = BatchedMLP(models)
     if weight_hooks is not None:
@@ -92,6 +99,7 @@ def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int
 
         for i, w in enumerate(net.weights):
             w.register_hook(split(i))
+    task = tasks[0]
     n = task.x_train.shape[0]
     bs = n if tc.batch_size == 0 else min(tc.batch_size, n)
     params = list(net.parameters())
@@ -101,8 +109,13 @@ def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int
     results = [TrainResult() for _ in models]
     alive = torch.ones(k, dtype=torch.bool)  # on the CPU: indexes python-side bookkeeping
     dev = task.x_train.device
-    x_all = task.x_train.expand(k, *task.x_train.shape)
-    y_all = task.y_train.expand(k, *task.y_train.shape)
+    if all(t is task for t in tasks):  # one dataset: a view, no copies
+        x_all = task.x_train.expand(k, *task.x_train.shape)
+        y_all = task.y_train.expand(k, *task.y_train.shape)
+    else:
+        x_all = torch.stack([t.x_train for t in tasks])
+        y_all = torch.stack([t.y_train for t in tasks])
+    rows_of = torch.arange(k, device=dev).unsqueeze(1)
 
     def stop(j: int, step: int) -> None:
         alive[j] = False
@@ -113,13 +126,13 @@ def train_many(models: list[MLP], task: Task, tc: TrainerConfig, seeds: list[int
         if step % tc.log_every == 0 or step == tc.steps:
             for j in alive.nonzero().flatten().tolist():
                 net.copy_to(j, models[j])
-                if not log_step(results[j], step, models[j], task, tc, log_hooks[j]):
+                if not log_step(results[j], step, models[j], tasks[j], tc, log_hooks[j]):
                     stop(j, step)
         if step == tc.steps or not alive.any():
             break
         if bs < n:
             idx = torch.stack([torch.randint(0, n, (bs,), generator=g) for g in gens]).to(dev)
-            xb, yb = task.x_train[idx], task.y_train[idx]
+            xb, yb = x_all[rows_of, idx], y_all[rows_of, idx]
         else:
             xb, yb = x_all, y_all
         losses = per_seed_loss(task, net(xb), yb)

@@ -90,17 +90,16 @@ def run(cfg, device) -> TrainResult:
 
 
 def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult]:
-    """Every seed's task sequence. Split sequences are the same for every seed, so each task trains
-    all seeds at once (train_many); permuted sequences differ per seed (their permutations come
-    from the seed) and train one seed after another."""
+    """Every seed's task sequence, each task training all seeds at once (train_many). Split
+    sequences are the same for every seed; permuted ones differ (their permutations come from the
+    seed), so each seed trains on its own permuted copy of the data, stacked."""
     p = cfg.params
     if p.head not in ("task", "shared"):
         from actlab.config import ConfigError
 
         raise ConfigError(f"params.head={p.head!r}: unknown; valid choices: task, shared")
     base = build_task(cfg, device)
-    shared = p.sequence == "split"  # the same tasks for every seed: they can train batched
-    batched = batched and shared
+    shared = p.sequence == "split"  # the same tasks for every seed
     seqs = (dict.fromkeys(seeds, make_sequence(base, p, seeds[0])) if shared
             else {s: make_sequence(base, p, s) for s in seeds})
     nets = [build_model(cfg, base, s) for s in seeds]
@@ -116,10 +115,10 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult
                  for s, net in zip(seeds, nets)}
         desc = f"{NAME} {cfg.activation.name} task {t}"
         if batched:
-            task, mask = seq[t]
-            for net in nets:
-                net.out_mask = mask
-            results = train_many(nets, task, tc, [s * 1000 + t for s in seeds], desc=f"{desc} x{len(seeds)}",
+            for s, net in zip(seeds, nets):
+                net.out_mask = seqs[s][t][1]
+            tasks = seq[t][0] if shared else [seqs[s][t][0] for s in seeds]
+            results = train_many(nets, tasks, tc, [s * 1000 + t for s in seeds], desc=f"{desc} x{len(seeds)}",
                                  weight_hooks=[_zero_grad_tracker(never[s]) for s in seeds])
         else:
             results = []

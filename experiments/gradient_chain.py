@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 from actlab.activations import get_activation
 from actlab.claims import FAIL, NOT_REPRODUCED, PARTLY, PASS, REPRODUCED, Claim, no_data
 from actlab.plotting import colors, plt, use_style
-from actlab.runner import train_run
+from actlab.runner import train_run, train_runs
 from actlab.trainer import TrainResult
 
 NAME = "gradient_chain"
@@ -68,17 +68,17 @@ def rel_error(a: float, b: float) -> float:
     return 0.0 if scale == 0 else abs(a - b) / scale
 
 
-def run(cfg, device) -> TrainResult:
+def chain_rows(cfg) -> list[dict]:
+    """Autograd vs the analytic product for both forms and every depth (no randomness: the same
+    rows for every seed)."""
     p = cfg.params
     act = get_activation(cfg.activation)
-    s = cfg.model.weight_scale
-    bound_slope = act.max_slope
     rows = []
     for form in FORMS:
-        w = 1.0 if form == "article" else s
+        w = 1.0 if form == "article" else cfg.model.weight_scale
         for depth in range(1, p.max_depth + 1):
             auto, analytic = chain_gradient(act, depth, p.x, p.w1, w)
-            bound = abs(p.x) * bound_slope**depth * abs(w) ** (depth - 1)
+            bound = abs(p.x) * act.max_slope**depth * abs(w) ** (depth - 1)
             common = {"step": 0, "layer": None, "depth": depth, "form": form, "chain_weight": w}
             rows += [
                 {**common, "metric": "dfdw1", "value": abs(auto)},
@@ -86,20 +86,37 @@ def run(cfg, device) -> TrainResult:
                 {**common, "metric": "dfdw1_rel_error", "value": rel_error(auto, analytic)},
                 {**common, "metric": "dfdw1_bound", "value": bound},
             ]
-    res = TrainResult(rows=rows)
+    return rows
+
+
+def _training_rows(r: TrainResult, depth: int) -> list[dict]:
+    common = {"layer": None, "depth": depth, "form": "mlp"}
+    last_step = max((row["step"] for row in r.rows), default=0)
+    return [{**row, **common} for row in r.rows if row["layer"] is None] + [
+        {**common, "step": last_step, "metric": "diverged", "value": float(r.status == "diverged")},
+        {**common, "step": last_step, "metric": "diverged_step",
+         "value": float(r.diverged_step) if r.diverged_step is not None else math.nan}]
+
+
+def run(cfg, device) -> TrainResult:
+    return run_seeds(cfg, device, [cfg.seed], batched=False)[cfg.seed]
+
+
+def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult]:
+    """The chains are computed once (they do not depend on the seed); the deep MLPs of the
+    activations in `params.train_activations` train all seeds together, one depth at a time."""
+    p = cfg.params
+    chain = chain_rows(cfg)
+    out = {s: TrainResult(rows=[dict(r) for r in chain]) for s in seeds}
     if cfg.activation.name in p.train_activations:
         for depth in p.train_depths:
             sub = OmegaConf.merge(cfg, {"model": {"depth": depth}})
-            r = train_run(sub, device, desc=f"{NAME} train d={depth}")
-            common = {"layer": None, "depth": depth, "form": "mlp"}
-            last_step = max((row["step"] for row in r.rows), default=0)
-            res.rows += [{**row, **common} for row in r.rows if row["layer"] is None]
-            res.rows.append({**common, "step": last_step, "metric": "diverged",
-                             "value": float(r.status == "diverged")})
-            res.rows.append({**common, "step": last_step, "metric": "diverged_step",
-                             "value": float(r.diverged_step) if r.diverged_step is not None
-                             else math.nan})
-    return res
+            desc = f"{NAME} train d={depth}"
+            results = (train_runs(sub, device, seeds, desc=f"{desc} x{len(seeds)}") if batched
+                       else {cfg.seed: train_run(sub, device, desc=desc)})
+            for s, r in results.items():
+                out[s].rows += _training_rows(r, depth)
+    return out
 
 
 def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:

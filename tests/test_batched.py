@@ -127,3 +127,27 @@ def test_out_mask_and_weight_hooks_match_separate_runs():
     other = _models(4, 2, mc, act, [5])[0]
     with pytest.raises(ValueError, match="out_mask"):
         train_many([models[0], other], task, tc, [0, 1])
+
+
+def test_each_seed_can_have_its_own_data():
+    """Per-seed tasks (continual's permuted inputs): seed k trains and is probed on its own task."""
+    tasks = [make_task(TaskConfig(name="teacher", n_train=128, n_test=32, in_dim=6, data_seed=d)) for d in (0, 1, 2)]
+    mc = ModelConfig(depth=2, width=12)
+    tc = TrainerConfig(steps=20, lr=0.05, batch_size=16, log_every=5, probes=True)
+    act = get_activation("gelu")
+    seeds = [0, 1, 2]
+    batched = train_many(_models(6, 1, mc, act, seeds), tasks, tc, seeds)
+    for s, t, b in zip(seeds, tasks, batched):
+        single = train(_models(6, 1, mc, act, [s])[0], t, tc, seed=s)
+        a, bb = _by_key(single.rows), _by_key(b.rows)
+        assert a.keys() == bb.keys()
+        for key in a:
+            assert bb[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (s, key)
+    # trained on one shared task instead, the results differ: the per-seed data really was used
+    shared = train_many(_models(6, 1, mc, act, seeds), tasks[0], tc, seeds)
+    assert shared[1].final["loss"] != pytest.approx(batched[1].final["loss"], rel=1e-3)
+    with pytest.raises(ValueError, match="same kind and shapes"):
+        other = make_task(TaskConfig(name="teacher", n_train=64, n_test=32, in_dim=6))
+        train_many(_models(6, 1, mc, act, seeds), [tasks[0], tasks[1], other], tc, seeds)
+    with pytest.raises(ValueError, match="2 tasks for 3 models"):
+        train_many(_models(6, 1, mc, act, seeds), tasks[:2], tc, seeds)

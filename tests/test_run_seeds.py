@@ -12,28 +12,33 @@ from tests.helpers import compose
 BATCHING = sorted(name for name, module in EXPERIMENTS.items() if hasattr(module, "run_seeds"))
 
 
-def _rows(res):
-    return {(r["step"], r["layer"], r["metric"], r.get("cause_value"), r.get("target")): r["value"]
-            for r in res.rows}
+def _same_rows(solo, batched, where):
+    """Row by row, in order: the same labels (step, layer, metric, task, target, ...) and values
+    equal up to float rounding."""
+    assert len(solo) == len(batched), where
+    for a, b in zip(solo, batched):
+        assert {k: v for k, v in a.items() if k != "value"} == {k: v for k, v in b.items() if k != "value"}, where
+        if math.isfinite(a["value"]) and abs(a["value"]) < 1e6:
+            assert b["value"] == pytest.approx(a["value"], rel=1e-3, abs=1e-5), (where, a)
 
 
 def test_the_trainer_based_experiments_batch():
     assert {"gradient_flow", "saturation", "gelu_approx", "linear_collapse", "output_constraint",
-            "dead_relu"} <= set(BATCHING)
+            "dead_relu", "continual", "gradient_chain"} <= set(BATCHING)
 
 
-@pytest.mark.parametrize("name", BATCHING)
-def test_run_seeds_equals_run(name, tmp_path):
+CASES = [(name, []) for name in BATCHING] + [("continual", ["params.sequence=permuted"]),
+                                             ("gradient_chain", ["activation=linear"])]
+
+
+@pytest.mark.parametrize("name,extra", CASES, ids=lambda c: " ".join(c) if isinstance(c, list) else c)
+def test_run_seeds_equals_run(name, extra, tmp_path):
     module = EXPERIMENTS[name]
-    cfg = compose([f"experiment={name}", "scale=smoke", f"out_dir={tmp_path}"])
+    cfg = compose([f"experiment={name}", "scale=smoke", f"out_dir={tmp_path}", *extra])
     seeds = [0, 1]
     batched = module.run_seeds(cfg, torch.device("cpu"), seeds)
     assert sorted(batched) == seeds
     for s in seeds:
-        solo = module.run(compose([f"experiment={name}", "scale=smoke", f"seed={s}", f"out_dir={tmp_path}"]),
+        solo = module.run(compose([f"experiment={name}", "scale=smoke", f"seed={s}", f"out_dir={tmp_path}", *extra]),
                           torch.device("cpu"))
-        a, b = _rows(solo), _rows(batched[s])
-        assert a.keys() == b.keys(), (name, s)
-        for key, v in a.items():
-            if math.isfinite(v) and abs(v) < 1e6:
-                assert b[key] == pytest.approx(v, rel=1e-3, abs=1e-5), (name, s, key)
+        _same_rows(solo.rows, batched[s].rows, (name, s))
