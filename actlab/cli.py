@@ -193,6 +193,12 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         _hydra_main()
+    except KeyboardInterrupt:
+        if wants_traceback:
+            raise
+        # finished runs are on disk (atomic writes); the one in progress left no summary
+        print("interrupted: rerun the same command to resume (finished runs are skipped)", file=sys.stderr)
+        sys.exit(130)
     except Exception as e:
         if wants_traceback:
             raise

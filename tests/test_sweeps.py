@@ -43,6 +43,22 @@ def test_killed_sweep_resumes_with_every_result_once(cli, tmp_path):
     assert not table.duplicated(["run_id", "step", "layer", "metric"]).any()
 
 
+def test_ctrl_c_says_how_to_resume(cli, tmp_path):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", "from actlab.cli import main; main()", *SWEEP, f"out_dir={out}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CI": "true"})
+    deadline = time.time() + 120
+    while not _summaries(out) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted: rerun the same command to resume" in err and "Traceback" not in err
+    r = cli(*SWEEP, f"out_dir={out}")
+    assert r.returncode == 0 and len(_summaries(out)) == 12
+
+
 def test_collect_skips_corrupt_and_unfinished_runs(cli, tmp_path):
     assert cli("-m", "experiment=gradient_flow", "scale=smoke", "activation=relu,tanh", "model.depth=2",
                "model.weight_scale=1.0", f"out_dir={tmp_path}").returncode == 0
