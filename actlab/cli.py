@@ -33,6 +33,7 @@ from actlab.results import (
 )
 from experiments import EXPERIMENTS
 
+FINISHED = ("ok", "diverged")  # summaries a rerun keeps
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 log = logging.getLogger("actlab")
 
@@ -63,9 +64,9 @@ def run_one(cfg: DictConfig, experiment: str) -> dict:
 def run_job(cfg: DictConfig, experiment: str) -> list[dict]:
     """Run the configured experiment for `seed`, or for every seed in `seeds` (the actlab sweeper
     puts a seed sweep's seeds into one job), each into OUT/runs/<experiment>/<run_name>/; return
-    the summaries. Seeds whose folder already holds an ok summary are skipped (force=true reruns
-    them); the others train together as one batched computation when the experiment supports it
-    (`run_seeds`), else one after another.
+    the summaries. Seeds whose folder already holds a finished (ok or diverged) summary are
+    skipped (force=true reruns them); the others train together as one batched computation when
+    the experiment supports it (`run_seeds`), else one after another.
 
     Bad configuration raises ConfigError before anything is written. A failure inside a run is
     recorded as status 'failed' (a sweep goes on); a non-finite loss as 'diverged'."""
@@ -85,8 +86,9 @@ def run_job(cfg: DictConfig, experiment: str) -> list[dict]:
     summaries: dict[int, dict] = {}
     for s in seeds:
         done = read_summary(dirs[s])
-        if done and done.get("status") == "ok" and not cfg.force:
-            log.info("skip %s/%s: already ok (force=true reruns it)", experiment, names[s])
+        # finished results, ok or diverged, are kept; a failed or unfinished run is redone
+        if done and done.get("status") in FINISHED and not cfg.force:
+            log.info("skip %s/%s: already %s (force=true reruns it)", experiment, names[s], done["status"])
             summaries[s] = done
     pending = [s for s in seeds if s not in summaries]
     if not pending:
@@ -191,6 +193,7 @@ def main() -> None:
     # line. HYDRA_FULL_ERROR=1 set by the user still gets the full traceback.
     wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    started = time.time()
     try:
         _hydra_main()
     except KeyboardInterrupt:
@@ -209,6 +212,30 @@ def main() -> None:
             sys.exit(1)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
+    # A crashed run does not stop a sweep; it is recorded, and the command says so at the end.
+    failed = _failed_since(_out_dirs_from_argv(sys.argv[1:]), started)
+    if failed:
+        first_name, first_error = failed[0]
+        print(f"error: {len(failed)} run(s) failed, e.g. {first_name}: {first_error}; each summary.json holds "
+              "its error and the run's log the traceback; rerun the same command to retry them", file=sys.stderr)
+        sys.exit(1)
+
+
+def _failed_since(outs: list[str], since: float) -> list[tuple[str, str]]:
+    """(experiment/run, error) of every run whose summary, written after `since`, says failed:
+    the runs this command attempted, whatever launcher ran them."""
+    failed = []
+    for out in outs:
+        for path in sorted(Path(out).glob("runs/*/*/summary.json")):
+            try:
+                if path.stat().st_mtime < since:
+                    continue
+                summary = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if summary.get("status") == "failed":
+                failed.append((f"{path.parent.parent.name}/{path.parent.name}", summary.get("error", "")))
+    return failed
 
 
 def _out_parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:

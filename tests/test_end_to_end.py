@@ -70,3 +70,7 @@ def test_diverged_run_is_recorded(cli, tmp_path):
     (run,) = (tmp_path / "runs" / "gradient_flow").iterdir()
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "diverged" and summary["diverged_step"] is not None
+    # a finished result: a rerun keeps it instead of training it again
+    r = cli("experiment=gradient_flow", "scale=smoke", "activation=linear", "activation.slope=3",
+            "model.weight_scale=3", "model.depth=8", "trainer.lr=1.0", f"out_dir={tmp_path}")
+    assert r.returncode == 0 and "already diverged" in r.stdout + r.stderr

@@ -43,6 +43,46 @@ def test_killed_sweep_resumes_with_every_result_once(cli, tmp_path):
     assert not table.duplicated(["run_id", "step", "layer", "metric"]).any()
 
 
+# the sweep's tanh runs crash (a bug, a node failure); the rest must land and a rerun redo only those
+CRASHING_TANH = """
+import sys
+from actlab.cli import main
+from experiments import EXPERIMENTS
+
+module = EXPERIMENTS["gradient_flow"]
+real_run = module.run
+
+def run(cfg, device):
+    if cfg.activation.name == "tanh":
+        raise RuntimeError("simulated crash")
+    return real_run(cfg, device)
+
+module.run = run
+main()
+"""
+
+
+def test_a_crashing_run_is_recorded_and_redone_on_rerun(cli, tmp_path):
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-c", CRASHING_TANH, *SWEEP, f"out_dir={out}"], cwd=ROOT,
+                       capture_output=True, text=True, env={**os.environ, "CI": "true"})
+    assert r.returncode == 1  # the sweep finished, but says that some runs failed
+    assert r.stderr.strip().splitlines()[-1].startswith("error: 4 run(s) failed, e.g. gradient_flow/tanh_")
+    assert "RuntimeError: simulated crash" in r.stderr.strip().splitlines()[-1]
+    status = {p.parent.name: json.loads(p.read_text()) for p in _summaries(out)}
+    assert len(status) == 12, r.stderr[-2000:]
+    failed = {k for k, v in status.items() if v["status"] == "failed"}
+    assert len(failed) == 4 and all("simulated crash" in status[k]["error"] for k in failed)
+    first = pd.read_csv(out / "results" / "gradient_flow.csv")  # collected at the sweep's end
+    assert first["run_id"].nunique() == 8 and not set(first["run_id"]) & failed
+    r = cli(*SWEEP, f"out_dir={out}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (r.stdout + r.stderr).count("skip gradient_flow/") == 8
+    table = pd.read_csv(out / "results" / "gradient_flow.csv")
+    assert table["run_id"].nunique() == 12 and (table["status"] == "ok").all()
+    assert not table.duplicated(["run_id", "step", "layer", "metric"]).any()
+
+
 def test_ctrl_c_says_how_to_resume(cli, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-c", "from actlab.cli import main; main()", *SWEEP, f"out_dir={out}"]
