@@ -133,6 +133,20 @@ def test_submitit_local_then_collect(cli, tmp_path):
     assert table["run_id"].nunique() == 2 and (table["status"] == "ok").all()
 
 
+def test_slurm_launcher_config_takes_the_documented_overrides(cli):
+    """No cluster here: compose the launcher as the README's SLURM command would and check it."""
+    import yaml
+
+    r = cli("experiment=gradient_flow", "hydra/launcher=slurm", "hydra.launcher.partition=gpu",
+            "hydra.launcher.timeout_min=120", "hydra.launcher.cpus_per_task=4", "hydra.launcher.gpus_per_node=1",
+            "--cfg", "hydra", "-p", "hydra.launcher")
+    assert r.returncode == 0, r.stderr
+    launcher = yaml.safe_load(r.stdout)
+    assert launcher["_target_"].endswith("submitit_launcher.SlurmLauncher")
+    assert (launcher["partition"], launcher["timeout_min"], launcher["cpus_per_task"], launcher["gpus_per_node"]) == \
+        ("gpu", 120, 4, 1)
+
+
 def test_fold_seeds():
     from hydra_plugins.actlab_sweeper.actlab_sweeper import fold_seeds
 
