@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import platform
+import signal
 import sys
 import time
 from pathlib import Path
@@ -167,6 +168,8 @@ def _hydra_main(cfg: DictConfig) -> None:
     try:
         run_job(cfg, experiment)
     except ConfigError as e:
+        if _INTERRUPTED:  # whatever broke after a Ctrl-C is the interrupt's doing
+            raise KeyboardInterrupt from None
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
@@ -194,17 +197,14 @@ def main() -> None:
     wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
     started = time.time()
+    signal.signal(signal.SIGINT, _on_sigint)
     try:
         _hydra_main()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Exception) as e:
         if wants_traceback:
             raise
-        # finished runs are on disk (atomic writes); the one in progress left no summary
-        print("interrupted: rerun the same command to resume (finished runs are skipped)", file=sys.stderr)
-        sys.exit(130)
-    except Exception as e:
-        if wants_traceback:
-            raise
+        if _INTERRUPTED or isinstance(e, KeyboardInterrupt):
+            _exit_interrupted()
         message = one_line(e)
         if message is None:  # not a configuration error: say what broke, keep the traceback opt-in
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
@@ -212,6 +212,8 @@ def main() -> None:
             sys.exit(1)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
+    if _INTERRUPTED:  # a Ctrl-C that some library code swallowed still ends the command
+        _exit_interrupted()
     # A crashed run does not stop a sweep; it is recorded, and the command says so at the end.
     failed = _failed_since(_out_dirs_from_argv(sys.argv[1:]), started)
     if failed:
@@ -219,6 +221,23 @@ def main() -> None:
         print(f"error: {len(failed)} run(s) failed, e.g. {first_name}: {first_error}; each summary.json holds "
               "its error and the run's log the traceback; rerun the same command to retry them", file=sys.stderr)
         sys.exit(1)
+
+
+_INTERRUPTED = False
+
+
+def _on_sigint(signum, frame) -> None:
+    """Ctrl-C: remember it (so that whatever it breaks on the way out is reported as the
+    interrupt, not as a bad config), then interrupt as Python does."""
+    global _INTERRUPTED
+    _INTERRUPTED = True
+    raise KeyboardInterrupt
+
+
+def _exit_interrupted() -> None:
+    # finished runs are on disk (atomic writes); the one in progress left no summary
+    print("interrupted: rerun the same command to resume (finished runs are skipped)", file=sys.stderr)
+    sys.exit(130)
 
 
 def _failed_since(outs: list[str], since: float) -> list[tuple[str, str]]:

@@ -11,6 +11,8 @@ import re
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from actlab.config import ConfigError
+
 
 def _first_line(text: object) -> str:
     return str(text).strip().splitlines()[0] if str(text).strip() else ""
@@ -25,6 +27,8 @@ def _valid_keys(cause: OmegaConfBaseException) -> str:
 
 def one_line(ex: BaseException) -> str | None:
     """The message for a configuration error, or None when `ex` is not one (a bug: show it)."""
+    if isinstance(ex, ConfigError):  # actlab's own range checks, already in this shape
+        return str(ex)
     if isinstance(ex, MissingConfigException) and ex.missing_cfg_file and ex.options is not None:
         group, _, name = ex.missing_cfg_file.rpartition("/")
         return f"{group}={name}: no such option; valid choices: {', '.join(sorted(ex.options))}"

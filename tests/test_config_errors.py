@@ -27,6 +27,9 @@ CASES = [
     (["trainer=fast"], "trainer=fast: no such option; valid choices: default"),
     (["experiment=nope"], "experiment=nope: no such option; valid choices: born_dead, continual"),
     (["-m", "activation=relu,relu6"], "activation=relu6: no such option"),
+    # a bad value anywhere in a grid stops the sweep before its first run
+    (["-m", "model.depth=2,-1"], "model.depth=-1: must be an integer >= 1"),
+    (["-m", "activation=relu,tanh", "trainer.lr=0.1,0"], "trainer.lr=0"),
 ]
 
 

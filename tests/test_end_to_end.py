@@ -12,14 +12,21 @@ from tests.conftest import ROOT
 
 
 def test_every_experiment_config_runs(cli, tmp_path):
-    """`experiment=glob(*)`: each experiment's own configuration once (Hydra takes the sweep grid
-    from the command line here, not from each experiment's YAML)."""
+    """`experiment=glob(*)`: every experiment runs its own smoke grid (the actlab sweeper expands
+    each experiment's YAML grid; Hydra alone would give them all the default experiment's)."""
+    import yaml
+
     out = tmp_path / "out"
     r = cli("-m", "experiment=glob(*)", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     for exp in EXPERIMENTS:
         runs = list((out / "runs" / exp).iterdir())
         assert runs, exp
+        smoke = yaml.safe_load((ROOT / "configs" / "scale" / "by_experiment" / f"smoke_{exp}.yaml").read_text())
+        grid = ((smoke or {}).get("hydra") or {}).get("sweeper", {}).get("params", {})
+        if "activation" in grid:  # the runs' activations are this experiment's own, no others
+            ran = {yaml.safe_load((run / "config.yaml").read_text())["activation"]["name"] for run in runs}
+            assert ran == set(str(grid["activation"]).split(",")), exp
         for run in runs:
             summary = json.loads((run / "summary.json").read_text())
             assert summary["status"] in ("ok", "diverged"), (run, summary)

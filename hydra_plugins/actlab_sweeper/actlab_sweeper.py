@@ -5,6 +5,15 @@
 one batched computation (actlab.batched) and still writes one run folder per seed, so results,
 resume and collect are unchanged. Any launcher (local, joblib, submitit/SLURM) runs the folded
 jobs. `hydra.sweeper.group_seeds=false` gives the plain one-job-per-seed grid.
+
+When the command line sweeps `experiment` (`-m experiment=glob(*)`), each experiment gets its
+own YAML grid (`hydra.sweeper.params` of its config, at the chosen scale) combined with the
+command line's overrides, which win key by key; Hydra alone would apply the default
+experiment's grid to all of them.
+
+Before launching anything, every job's config is composed and range-checked (actlab's
+`validate`), so a bad value anywhere in the grid (`model.depth=4,-1`) stops the sweep with one
+line and nothing written, instead of failing halfway through.
 """
 
 # No `from __future__ import annotations`: Hydra executes plugin modules outside sys.modules,
@@ -13,9 +22,12 @@ from dataclasses import dataclass
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
 from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
+from omegaconf import open_dict
 
 SEED = "seed"
+EXPERIMENT = "experiment"
 
 
 @dataclass
@@ -63,10 +75,42 @@ class ActlabSweeper(BasicSweeper):
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.group_seeds = group_seeds
 
+    def sweep(self, arguments: list[str]):
+        self.arguments = list(arguments)  # the command line's overrides, before the config's grid
+        return super().sweep(arguments)
+
+    def _per_experiment_jobs(self) -> list[list[str]] | None:
+        """Jobs of every swept experiment's own grid, or None when `experiment` is not swept."""
+        loader = self.hydra_context.config_loader
+        parser = OverridesParser.create(config_loader=loader)
+        cli = parser.parse_overrides(getattr(self, "arguments", []))
+        swept = [o for o in cli if o.key_or_group == EXPERIMENT and o.is_sweep_override()]
+        if not swept:
+            return None
+        fixed = [o.input_line for o in cli if not o.is_sweep_override() and o.key_or_group != EXPERIMENT]
+        cli_keys = {_key(o.input_line) for o in cli}
+        jobs = []
+        for (choice,) in BasicSweeper.split_arguments(swept, None)[0]:
+            own = loader.load_sweep_config(master_config=self.config, sweep_overrides=[*fixed, choice])
+            grid = [f"{k}={v}" for k, v in (own.hydra.sweeper.params or {}).items() if k not in cli_keys]
+            rest = [o.input_line for o in cli if o.key_or_group != EXPERIMENT]
+            jobs += BasicSweeper.split_arguments(parser.parse_overrides([choice, *grid, *rest]), None)[0]
+        return jobs
+
     def split_arguments(self, overrides: list[Override], max_batch_size: int | None) -> list[list[list[str]]]:
-        jobs = BasicSweeper.split_arguments(overrides, None)[0]
+        jobs = self._per_experiment_jobs() or BasicSweeper.split_arguments(overrides, None)[0]
         if self.group_seeds:
             jobs = fold_seeds(jobs)
         if max_batch_size is None:
             return [jobs]
         return [jobs[i:i + max_batch_size] for i in range(0, len(jobs), max_batch_size)]
+
+    def validate_batch_is_legal(self, batch) -> None:
+        from actlab.config import validate
+
+        loader = self.hydra_context.config_loader if getattr(self, "hydra_context", None) else self.config_loader
+        for overrides in batch:
+            cfg = loader.load_sweep_config(master_config=self.config, sweep_overrides=list(overrides))
+            with open_dict(cfg):
+                cfg.pop("hydra", None)  # the job's own config, as the task function sees it
+            validate(cfg)
