@@ -75,9 +75,10 @@ def per_seed_loss(task: Task, out: Tensor, y: Tensor) -> Tensor:
 def train_many(models: list[MLP], task: Task | list[Task], tc: TrainerConfig, seeds: list[int],
                desc: str = "", on_log=None, weight_hooks=None) -> list[TrainResult]:
     """Train K same-shaped models together; result k is what `train(models[k], task_k, ...,
-    seed=seeds[k])` returns (up to float rounding). `task` is one task for all seeds or a list of K
-    tasks of the same shapes (say, each seed's own input permutation). `on_log` is one hook for all seeds or a list of K hooks (for
-    hooks that keep per-run state). `weight_hooks[k][l]`, if given, sees seed k's gradient of
+    seed=seeds[k])` returns (up to float rounding). `task` is one task for all seeds or a list of
+    K tasks of the same shapes (say, each seed's own input permutation); a list holding one task K
+    times costs no copies. `on_log` is one hook for all seeds or a list of K hooks (for hooks that
+    keep per-run state). `weight_hooks[k][l]`, if given, sees seed k's gradient of
     layer l's weight at every step (what a hook registered on `models[k].layers[l].weight` sees
     under `train`). On return each model holds its seed's final weights (a diverged seed: its
     weights at the last log step)."""

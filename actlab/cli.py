@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from actlab import __version__
 from actlab.config import ConfigError, register_configs, validate
-from actlab.errors import one_line
+from actlab.errors import first_line, one_line
 from actlab.results import (
     atomic_write_csv,
     atomic_write_text,
@@ -207,8 +207,8 @@ def main() -> None:
             _exit_interrupted()
         message = one_line(e)
         if message is None:  # not a configuration error: say what broke, keep the traceback opt-in
-            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            print(f"error: {type(e).__name__}: {first} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+            print(f"error: {type(e).__name__}: {first_line(e)} (HYDRA_FULL_ERROR=1 shows the traceback)",
+                  file=sys.stderr)
             sys.exit(1)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)

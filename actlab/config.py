@@ -137,7 +137,12 @@ def _no_unknown_keys(cfg: Any) -> None:
         known = [f.name for f in dataclasses.fields(cls)]
         extra = [k for k in node.keys() if k not in known]
         if extra:
-            raise ConfigError(f"{prefix}{extra[0]}: no such key; valid keys: {', '.join(known)}")
+            raise unknown_key(f"{prefix}{extra[0]}", cls)
+
+
+def unknown_key(key: str, schema: type) -> ConfigError:
+    """The error for a key its schema (a config dataclass) does not have, listing the ones it has."""
+    return ConfigError(f"{key}: no such key; valid keys: {', '.join(f.name for f in dataclasses.fields(schema))}")
 
 
 def validate(cfg: Any) -> None:

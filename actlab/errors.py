@@ -11,18 +11,11 @@ import re
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from actlab.config import ConfigError
+from actlab.config import ConfigError, unknown_key
 
 
-def _first_line(text: object) -> str:
+def first_line(text: object) -> str:
     return str(text).strip().splitlines()[0] if str(text).strip() else ""
-
-
-def _valid_keys(cause: OmegaConfBaseException) -> str:
-    cls = getattr(cause, "object_type", None)
-    if cls is not None and dataclasses.is_dataclass(cls):
-        return "; valid keys: " + ", ".join(f.name for f in dataclasses.fields(cls))
-    return ""
 
 
 def one_line(ex: BaseException) -> str | None:
@@ -33,14 +26,17 @@ def one_line(ex: BaseException) -> str | None:
         group, _, name = ex.missing_cfg_file.rpartition("/")
         return f"{group}={name}: no such option; valid choices: {', '.join(sorted(ex.options))}"
     if isinstance(ex, OverrideParseException):
-        return f"{ex.override}: cannot parse this override ({_first_line(ex.message)})"
+        return f"{ex.override}: cannot parse this override ({first_line(ex.message)})"
     cause = ex.__cause__ if isinstance(ex, HydraException) else ex
     if isinstance(cause, OmegaConfBaseException) and cause.full_key:
         if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
-            return f"{cause.full_key}: no such key{_valid_keys(cause)}"
+            schema = getattr(cause, "object_type", None)
+            if schema is not None and dataclasses.is_dataclass(schema):
+                return str(unknown_key(cause.full_key, schema))
+            return f"{cause.full_key}: no such key"
         typed = re.search(r"override (\S+)", str(ex))
         where = typed.group(1) if typed else cause.full_key
-        return f"{where}: {_first_line(cause.msg)}"
+        return f"{where}: {first_line(cause.msg)}"
     if isinstance(ex, (HydraException, OmegaConfBaseException)):
-        return _first_line(ex)
+        return first_line(ex)
     return None

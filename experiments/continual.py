@@ -117,8 +117,7 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult
         if batched:
             for s, net in zip(seeds, nets):
                 net.out_mask = seqs[s][t][1]
-            tasks = seq[t][0] if shared else [seqs[s][t][0] for s in seeds]
-            results = train_many(nets, tasks, tc, [s * 1000 + t for s in seeds], desc=f"{desc} x{len(seeds)}",
+            results = train_many(nets, [seqs[s][t][0] for s in seeds], tc, [s * 1000 + t for s in seeds], desc=f"{desc} x{len(seeds)}",
                                  weight_hooks=[_zero_grad_tracker(never[s]) for s in seeds])
         else:
             results = []

@@ -20,14 +20,19 @@ def _summaries(out):
     return list((out / "runs" / "gradient_flow").glob("*/summary.json"))
 
 
+def _sweep_until(out, n_done: int, **popen) -> subprocess.Popen:
+    """Start SWEEP in a subprocess and return once `n_done` runs have finished (or it ended)."""
+    cmd = [sys.executable, "-c", "from actlab.cli import main; main()", *SWEEP, f"out_dir={out}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "CI": "true"}, **popen)
+    deadline = time.time() + 120
+    while len(_summaries(out)) < n_done and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    return proc
+
+
 def test_killed_sweep_resumes_with_every_result_once(cli, tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-c", "from actlab.cli import main; main()", *SWEEP, f"out_dir={out}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "CI": "true"}, start_new_session=True)
-    deadline = time.time() + 120
-    while len(_summaries(out)) < 3 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+    proc = _sweep_until(out, 3, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = len(_summaries(out))
@@ -85,12 +90,7 @@ def test_a_crashing_run_is_recorded_and_redone_on_rerun(cli, tmp_path):
 
 def test_ctrl_c_says_how_to_resume(cli, tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-c", "from actlab.cli import main; main()", *SWEEP, f"out_dir={out}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "CI": "true"})
-    deadline = time.time() + 120
-    while not _summaries(out) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+    proc = _sweep_until(out, 1, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-2000:]

@@ -87,14 +87,15 @@ class ActlabSweeper(BasicSweeper):
         swept = [o for o in cli if o.key_or_group == EXPERIMENT and o.is_sweep_override()]
         if not swept:
             return None
-        fixed = [o.input_line for o in cli if not o.is_sweep_override() and o.key_or_group != EXPERIMENT]
+        rest = [o for o in cli if o.key_or_group != EXPERIMENT]
+        fixed = [o.input_line for o in rest if not o.is_sweep_override()]  # enough to find the grid
         cli_keys = {_key(o.input_line) for o in cli}
         jobs = []
         for (choice,) in BasicSweeper.split_arguments(swept, None)[0]:
             own = loader.load_sweep_config(master_config=self.config, sweep_overrides=[*fixed, choice])
             grid = [f"{k}={v}" for k, v in (own.hydra.sweeper.params or {}).items() if k not in cli_keys]
-            rest = [o.input_line for o in cli if o.key_or_group != EXPERIMENT]
-            jobs += BasicSweeper.split_arguments(parser.parse_overrides([choice, *grid, *rest]), None)[0]
+            args = [choice, *grid, *(o.input_line for o in rest)]
+            jobs += BasicSweeper.split_arguments(parser.parse_overrides(args), None)[0]
         return jobs
 
     def split_arguments(self, overrides: list[Override], max_batch_size: int | None) -> list[list[list[str]]]:
@@ -108,7 +109,7 @@ class ActlabSweeper(BasicSweeper):
     def validate_batch_is_legal(self, batch) -> None:
         from actlab.config import validate
 
-        loader = self.hydra_context.config_loader if getattr(self, "hydra_context", None) else self.config_loader
+        loader = self.hydra_context.config_loader
         for overrides in batch:
             cfg = loader.load_sweep_config(master_config=self.config, sweep_overrides=list(overrides))
             with open_dict(cfg):
