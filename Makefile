@@ -19,7 +19,7 @@ $(BIN)/.installed: pyproject.toml
 venv: $(BIN)/.installed
 
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=10
 
 lint: venv
 	$(BIN)/ruff check .

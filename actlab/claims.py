@@ -1,66 +1,149 @@
-"""Claims: statements checked against a run's own data, and the statistics they use.
+"""Claims: statements checked against the runs' own data, one vocabulary for every experiment.
 
-An experiment module's `claims(df)` returns a list of `Claim`. Mathematical claims (`kind="math"`)
-must hold to a tight tolerance and make `actlab-verify` exit non-zero when they fail. Empirical
-claims (`kind="empirical"`) carry an effect size with a confidence interval over seeds and a
-verdict (reproduced / partly / not reproduced); they are findings and never fail the command.
+Each experiment module has
+  summarize(table, params) -> DataFrame   one row per seed (the unit of replication) per condition
+  claims(summary, params)  -> list[Claim] computed from that summary alone
+
+Two kinds of claim:
+  math       must hold to a tight tolerance against a reference computed another way than the code
+             under test (closed form, root finding, exact enumeration, high-precision special
+             functions); verdict pass / fail. A failure makes `actlab-verify` exit 1.
+  empirical  an effect size with a confidence interval over seeds and a verdict from a `Rule`:
+             reproduced (the whole interval supports the claim), not reproduced (the whole
+             interval contradicts it), partly (the interval straddles the line, or there is no
+             interval). Findings: they never fail the command.
+A claim function that raises gives an `error` row; a claim without data a `no data` row.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from enum import Enum
 
 import numpy as np
 import pandas as pd
 
-PASS, FAIL = "pass", "fail"
-REPRODUCED, PARTLY, NOT_REPRODUCED = "reproduced", "partly", "not reproduced"
-NO_DATA = "no data"
+
+class Kind(str, Enum):
+    MATH = "math"
+    EMPIRICAL = "empirical"
+
+    def __str__(self) -> str:
+        return self.value
 
 
-@dataclass
+class Verdict(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    REPRODUCED = "reproduced"
+    PARTLY = "partly"
+    NOT_REPRODUCED = "not reproduced"
+    ERROR = "error"
+    NO_DATA = "no data"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, kw_only=True)
 class Claim:
     experiment: str
-    claim: str  # short id
+    claim: str  # short id, with its condition in brackets: name[cond=...]
     statement: str  # one sentence, in our words
-    kind: str  # "math" or "empirical"
-    measured: float
-    expected: str  # theory, bound or published value, as text
-    verdict: str
+    kind: Kind
+    verdict: Verdict
+    measured: float = math.nan  # the effect size (empirical) or the checked quantity (math)
+    expected: str = ""  # the rule, theory, bound or published value, as text
     ci_low: float = math.nan
     ci_high: float = math.nan
+    n: int = 0  # seeds behind the interval (empirical); items checked (math)
+    rule: str = ""  # how the verdict was computed, e.g. "95% t interval over seeds above 0"
     detail: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", Kind(self.kind))
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
+        if self.kind is Kind.MATH and self.verdict in (Verdict.REPRODUCED, Verdict.PARTLY,
+                                                      Verdict.NOT_REPRODUCED):
+            raise ValueError(f"{self.claim}: a math claim passes or fails, not {self.verdict}")
+        if self.kind is Kind.EMPIRICAL and self.verdict in (Verdict.PASS, Verdict.FAIL):
+            raise ValueError(f"{self.claim}: an empirical claim is reproduced or not, not {self.verdict}")
 
     @property
     def failed(self) -> bool:
-        return self.kind == "math" and self.verdict == FAIL
+        return self.kind is Kind.MATH and self.verdict is Verdict.FAIL
 
     def row(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["kind"], d["verdict"] = self.kind.value, self.verdict.value
+        return d
 
 
-def no_data(experiment: str, claim: str, statement: str, kind: str, expected: str, why: str) -> Claim:
-    return Claim(experiment, claim, statement, kind, math.nan, expected, NO_DATA, detail=why)
+COLUMNS = [f for f in Claim.__dataclass_fields__]
+
+
+def no_data(*, experiment: str, claim: str, statement: str, kind: Kind | str, expected: str = "",
+            why: str) -> Claim:
+    return Claim(experiment=experiment, claim=claim, statement=statement, kind=kind,
+                 verdict=Verdict.NO_DATA, expected=expected, detail=why)
+
+
+def math_claim(*, experiment: str, claim: str, statement: str, measured: float, expected: str,
+               ok: bool, n: int, detail: str = "", rule: str = "") -> Claim:
+    """A mathematical claim: `ok` is the comparison of `measured` with a reference computed
+    another way (the caller says how in `expected`/`rule`). A non-finite measurement fails."""
+    ok = bool(ok) and math.isfinite(measured)
+    return Claim(experiment=experiment, claim=claim, statement=statement, kind=Kind.MATH,
+                 verdict=Verdict.PASS if ok else Verdict.FAIL, measured=float(measured),
+                 expected=expected, n=int(n), rule=rule or expected, detail=detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Intervals
+
+
+def finite(values) -> tuple[np.ndarray, int]:
+    """The finite values and how many were dropped: dropping is explicit, and reported."""
+    v = np.asarray(values, dtype=float).ravel()
+    keep = np.isfinite(v)
+    return v[keep], int((~keep).sum())
 
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval over independent seeds (nan interval for n < 2)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
+    """Mean and Student-t interval over independent seeds. Any non-finite value makes all three
+    nan (drop them first with `finite` and say so); fewer than 2 values give a nan interval."""
+    v = np.asarray(values, dtype=float).ravel()
+    if len(v) == 0 or not np.all(np.isfinite(v)):
         return math.nan, math.nan, math.nan
     m = float(v.mean())
     if len(v) < 2:
         return m, math.nan, math.nan
     from scipy import stats  # imported here: ~0.7 s that training jobs never need
 
-    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    sd = float(v.std(ddof=1))
+    if sd == 0.0:
+        return m, m, m
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * sd / math.sqrt(len(v)))
     return m, m - half, m + half
+
+
+def geo_mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Geometric mean and interval (t interval on the logs): for ratios spanning decades.
+    A value <= 0 or non-finite gives nan (the log of it is not a number)."""
+    v = np.asarray(values, dtype=float).ravel()
+    if len(v) == 0 or not np.all(np.isfinite(v) & (v > 0)):
+        return math.nan, math.nan, math.nan
+    m, lo, hi = mean_ci(np.log(v), level)
+    return math.exp(m), math.exp(lo) if math.isfinite(lo) else math.nan, \
+        math.exp(hi) if math.isfinite(hi) else math.nan
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Exact binomial confidence interval for k successes in n trials."""
+    if n <= 0:
+        return math.nan, math.nan
     a = 1 - level
     from scipy import stats
 
@@ -69,15 +152,119 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return lo, hi
 
 
-def geo_mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
-    """Geometric mean and interval (t interval on the logs): for ratios spanning decades."""
-    m, lo, hi = mean_ci(np.log10(np.asarray(values, dtype=float)), level)
-    return 10**m, 10**lo, 10**hi
+# ---------------------------------------------------------------------------------------------
+# Rules: (estimate, interval) -> verdict. Every verdict is reachable: reproduced only when the
+# whole interval supports the claim, not reproduced when the whole interval contradicts it,
+# partly otherwise. Without an interval (one seed) a claim is at best partly.
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # above | below | within | equivalent
+    low: float = -math.inf
+    high: float = math.inf
+    level: float = 0.95  # the interval level this rule is judged on
+    text: str = field(default="", compare=False)
+
+    def verdict(self, estimate: float, lo: float, hi: float) -> Verdict:
+        if not math.isfinite(estimate):
+            return Verdict.NO_DATA
+        has_ci = math.isfinite(lo) and math.isfinite(hi)
+        if not has_ci:
+            lo = hi = estimate  # judged on the estimate alone, but never "reproduced"
+        inside = self.low < lo and hi < self.high if self.kind in ("above", "below") else \
+            self.low <= lo and hi <= self.high
+        outside = hi <= self.low or lo >= self.high if self.kind in ("above", "below") else \
+            hi < self.low or lo > self.high
+        if inside:
+            return Verdict.REPRODUCED if has_ci else Verdict.PARTLY
+        if outside:
+            return Verdict.NOT_REPRODUCED
+        return Verdict.PARTLY
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def above(t: float) -> Rule:
+    return Rule("above", low=t, text=f"> {t:g}")
+
+
+def below(t: float) -> Rule:
+    return Rule("below", high=t, text=f"< {t:g}")
+
+
+def within(lo: float, hi: float) -> Rule:
+    return Rule("within", low=lo, high=hi, text=f"in [{lo:g}, {hi:g}]")
+
+
+def equivalent(margin: float, center: float = 0.0) -> Rule:
+    """Two one-sided tests at 5%: equivalent when the 90% interval lies within center +- margin,
+    shown different when it lies wholly outside; the margin is declared with its reason."""
+    return Rule("within", low=center - margin, high=center + margin, level=0.90,
+                text=f"within {center:g} +- {margin:g} (TOST, 90% interval)")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    estimate: float
+    lo: float
+    hi: float
+    n: int  # values behind the interval
+    dropped: int = 0  # non-finite values left out
+    method: str = ""
+
+    def note(self) -> str:
+        return f"{self.dropped} non-finite value(s) left out" if self.dropped else ""
+
+
+def over_seeds(values, rule: Rule, *, log: bool = False) -> Evidence:
+    """Mean (or geometric mean, log=True) and t interval over seeds, at the rule's level.
+    Non-finite values (and, on the log scale, values <= 0) are dropped and counted."""
+    v = np.asarray(values, dtype=float).ravel()
+    bad = ~np.isfinite(v) | ((v <= 0) if log else False)
+    keep = v[~bad]
+    f = geo_mean_ci if log else mean_ci
+    m, lo, hi = f(keep, rule.level) if len(keep) else (math.nan, math.nan, math.nan)
+    what = "geometric mean" if log else "mean"
+    return Evidence(m, lo, hi, len(keep), int(bad.sum()),
+                    f"{what}, {rule.level:.0%} t interval over {len(keep)} seeds")
+
+
+def proportion(k: int, n: int, rule: Rule) -> Evidence:
+    """A rate with its exact (Clopper-Pearson) interval at the rule's level."""
+    lo, hi = clopper_pearson(k, n, rule.level)
+    return Evidence(k / n if n else math.nan, lo, hi, n, 0,
+                    f"rate {k}/{n}, {rule.level:.0%} Clopper-Pearson interval")
+
+
+def empirical(*, experiment: str, claim: str, statement: str, rule: Rule, evidence: Evidence,
+              detail: str = "", expected: str = "") -> Claim:
+    """An empirical claim judged by `rule` on `evidence`."""
+    parts = [p for p in (evidence.note(), detail) if p]
+    return Claim(experiment=experiment, claim=claim, statement=statement, kind=Kind.EMPIRICAL,
+                 verdict=rule.verdict(evidence.estimate, evidence.lo, evidence.hi),
+                 measured=evidence.estimate, expected=expected or str(rule), ci_low=evidence.lo,
+                 ci_high=evidence.hi, n=evidence.n, rule=f"{rule}; {evidence.method}",
+                 detail="; ".join(parts))
+
+
+def paired(summary: pd.DataFrame, value: str, by: str, a, b, on: Iterable[str] = ("seed",)) -> pd.Series:
+    """Per-seed difference value[by == a] - value[by == b], paired on the `on` columns (seed ids,
+    never positions). Seeds present on one side only are left out."""
+    on = list(on)
+    left = summary[summary[by] == a].set_index(on)[value]
+    right = summary[summary[by] == b].set_index(on)[value]
+    both = left.index.intersection(right.index)
+    return (left[both] - right[both]).sort_index()
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
 
 
 def claims_table(claims: list[Claim]) -> pd.DataFrame:
-    cols = list(Claim.__dataclass_fields__)
-    return pd.DataFrame([c.row() for c in claims], columns=cols)
+    return pd.DataFrame([c.row() for c in claims], columns=COLUMNS)
 
 
 def format_table(df: pd.DataFrame) -> str:
@@ -86,43 +273,51 @@ def format_table(df: pd.DataFrame) -> str:
             return "nan" if math.isnan(x) else f"{x:.4g}"
         return str(x)
 
-    cols = ["experiment", "claim", "measured", "ci_low", "ci_high", "expected", "verdict"]
+    cols = ["experiment", "claim", "n", "measured", "ci_low", "ci_high", "expected", "verdict"]
     rows = [[fmt(r[c]) for c in cols] for _, r in df.iterrows()]
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
-    line = lambda cells: "  ".join(s.ljust(w) for s, w in zip(cells, widths))  # noqa: E731
+
+    def line(cells):
+        return "  ".join(s.ljust(w) for s, w in zip(cells, widths))
+
     return "\n".join([line(cols), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def verdict_below(mean: float, hi: float, threshold: float) -> str:
-    """'reproduced' when the whole interval lies below the threshold, 'partly' when only the mean
-    does (or there is no interval: one seed), else 'not reproduced'."""
-    if not math.isfinite(mean):
-        return NO_DATA
-    if mean >= threshold:
-        return NOT_REPRODUCED
-    return REPRODUCED if math.isfinite(hi) and hi < threshold else PARTLY
+def run_claims(module, name: str, table: pd.DataFrame, params) -> list[Claim]:
+    """One experiment's claims on its table: summarize, then judge. A claim function that breaks
+    yields one `error` row (and `actlab-verify` exits 1), not a crash."""
+    try:
+        return list(module.claims(module.summarize(table, params), params))
+    except Exception as e:
+        return [Claim(experiment=name, claim="claims", statement="The experiment's claims could be "
+                      "evaluated.", kind=Kind.EMPIRICAL, verdict=Verdict.ERROR,
+                      detail=f"{type(e).__name__}: {e}")]
 
 
-def verdict_within(mean: float, lo: float, hi: float, low: float, high: float) -> str:
-    """Like verdict_below, for an interval [low, high]."""
-    if not math.isfinite(mean):
-        return NO_DATA
-    if not low <= mean <= high:
-        return NOT_REPRODUCED
-    ok = math.isfinite(lo) and math.isfinite(hi) and low <= lo and hi <= high
-    return REPRODUCED if ok else PARTLY
-
-
-def evaluate(experiments: dict, tables: dict[str, pd.DataFrame]) -> list[Claim]:
-    """Every experiment's claims on its table, in registry order. A claim function that breaks on
-    an unexpected table (say, one whose runs all failed) yields one 'error' row, not a crash."""
+def evaluate(experiments: dict, tables: dict[str, pd.DataFrame], params: dict | None = None) -> list[Claim]:
+    """Every experiment's claims on its table, in registry order, each with the params its runs
+    used (`params[name]`; the experiment's defaults where none were recorded)."""
     out: list[Claim] = []
+    params = params or {}
     for name, module in experiments.items():
-        if name not in tables:
-            continue
-        try:
-            out += module.claims(tables[name])
-        except Exception as e:  # reported in the table; the other experiments still get checked
-            out.append(Claim(name, "claims", "", "empirical", math.nan, "", "error",
-                             detail=f"{type(e).__name__}: {e}"))
+        if name in tables:
+            out += run_claims(module, name, tables[name], params.get(name) or module.Params())
     return out
+
+
+def problems(claims: list[Claim], smoke_only: dict[str, bool] | None = None) -> list[str]:
+    """One line per reason `actlab-verify` must exit 1: a math claim that fails, a claims function
+    that raised, a math claim without data although its experiment ran beyond smoke scale."""
+    smoke_only = smoke_only or {}
+    lines = []
+    for c in claims:
+        where = f"{c.experiment}/{c.claim}"
+        if c.failed:
+            lines.append(f"FAILED: {where}: measured {c.measured:.6g}, expected {c.expected}; {c.detail}")
+        elif c.verdict is Verdict.ERROR:
+            lines.append(f"ERROR: {where}: claims raised {c.detail}")
+        elif c.kind is Kind.MATH and c.verdict is Verdict.NO_DATA and not smoke_only.get(c.experiment):
+            lines.append(f"NO DATA: {where}: {c.detail} (a math claim needs its runs: rerun "
+                         f"`actlab -m experiment={c.experiment}`)")
+    return lines
+

@@ -273,6 +273,25 @@ def _tables_or_complain(out: Path) -> dict | None:
     return tables
 
 
+def _params_of_runs(out: Path, tables: dict) -> tuple[dict, dict, dict]:
+    """Per experiment: the Params its runs used, whether they all ran at smoke scale, and, for a
+    table whose runs mix params, the one line that says so (its claims are then not evaluated)."""
+    from actlab.results import MixedParams, load_run_records, resolve_params, smoke_only
+
+    records = load_run_records(out)
+    params, smoke, mixed = {}, {}, {}
+    for exp, df in tables.items():
+        if exp not in EXPERIMENTS:
+            continue
+        rec = records.get(exp, {})
+        smoke[exp] = smoke_only(rec, df)
+        try:
+            params[exp] = resolve_params(EXPERIMENTS[exp].Params, rec, df)
+        except MixedParams as e:
+            mixed[exp] = f"{exp}: {e}"
+    return params, smoke, mixed
+
+
 def collect_main(argv: list[str] | None = None) -> int:
     args = _out_parser("actlab-collect", "Merge every run folder into OUT/results/<experiment>.csv.",
                        "actlab-collect --out outputs").parse_args(argv)
@@ -294,34 +313,41 @@ def figures_main(argv: list[str] | None = None) -> int:
     tables = _tables_or_complain(out)
     if tables is None:
         return 1
+    params, _, mixed = _params_of_runs(out, tables)
+    for line in mixed.values():
+        print(f"error: {line}", file=sys.stderr)
     for exp, df in tables.items():
-        if exp not in EXPERIMENTS:
+        if exp not in EXPERIMENTS or exp in mixed:
             continue
-        for name, fig in EXPERIMENTS[exp].figures(df).items():
+        for name, fig in EXPERIMENTS[exp].figures(df, params[exp]).items():
             for path in save_figure(fig, out / "figures", name):
                 print(path)
     return 0
 
 
 def verify_main(argv: list[str] | None = None) -> int:
-    from actlab.claims import claims_table, evaluate, format_table
+    from actlab.claims import Claim, Kind, Verdict, claims_table, evaluate, format_table, problems
 
-    args = _out_parser("actlab-verify", "Evaluate every experiment's claims from OUT/results/*.csv, "
-                       "print them, write OUT/claims.csv; exit 1 if a mathematical claim fails.",
+    args = _out_parser("actlab-verify", "Evaluate every experiment's claims from OUT/results/*.csv "
+                       "with the params their runs used, print them, write OUT/claims.csv; exit 1 "
+                       "if a math claim fails, a claims function raises, a math claim has no data "
+                       "beyond smoke scale, or a table mixes params.",
                        "actlab-verify --out outputs").parse_args(argv)
     out = Path(args.out)
     tables = _tables_or_complain(out)
     if tables is None:
         return 1
-    claims = evaluate(EXPERIMENTS, tables)
+    params, smoke, mixed = _params_of_runs(out, tables)
+    claims = evaluate(EXPERIMENTS, {k: v for k, v in tables.items() if k not in mixed}, params)
+    claims += [Claim(experiment=exp, claim="params", statement="The table's runs share one set of params.",
+                     kind=Kind.EMPIRICAL, verdict=Verdict.ERROR, detail=line) for exp, line in mixed.items()]
     table = claims_table(claims)
     atomic_write_csv(out / "claims.csv", table)
     print(format_table(table))
-    failed = [c for c in claims if c.failed]
-    for c in failed:
-        print(f"FAILED: {c.experiment}/{c.claim}: measured {c.measured:.6g}, expected {c.expected}; {c.detail}",
-              file=sys.stderr)
-    return 1 if failed else 0
+    lines = problems(claims, smoke)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 1 if lines else 0
 
 
 def report_main(argv: list[str] | None = None) -> int:
@@ -334,6 +360,10 @@ def report_main(argv: list[str] | None = None) -> int:
     tables = _tables_or_complain(out)
     if tables is None:
         return 1
-    for path in build_report(out, tables, EXPERIMENTS):
+    params, _, mixed = _params_of_runs(out, tables)
+    for line in mixed.values():
+        print(f"error: {line}", file=sys.stderr)
+    tables = {k: v for k, v in tables.items() if k not in mixed}
+    for path in build_report(out, tables, EXPERIMENTS, params):
         print(path)
     return 0

@@ -142,7 +142,8 @@ def _no_unknown_keys(cfg: Any) -> None:
 
 def unknown_key(key: str, schema: type) -> ConfigError:
     """The error for a key its schema (a config dataclass) does not have, listing the ones it has."""
-    return ConfigError(f"{key}: no such key; valid keys: {', '.join(f.name for f in dataclasses.fields(schema))}")
+    names = [f.name for f in dataclasses.fields(schema)]
+    return ConfigError(f"{key}: no such key; valid keys: {', '.join(names) or 'none (it takes no keys)'}")
 
 
 def validate(cfg: Any) -> None:
@@ -177,3 +178,53 @@ def validate(cfg: Any) -> None:
     need(tr.batch_size >= 0, "trainer.batch_size", tr.batch_size, "must be >= 0 (0 = full batch)")
     need(tr.log_every >= 1, "trainer.log_every", tr.log_every, "must be an integer >= 1")
     need(tr.threads >= 0, "trainer.threads", tr.threads, "must be >= 0 (0 = torch default)")
+    _all_floats_finite(cfg, "")
+    for key, seed in [("seed", cfg.seed)] + [("seeds", s) for s in cfg.seeds]:
+        need(0 <= seed <= 2**32 - 1, key, seed, "must be an integer in [0, 2^32 - 1] (a torch/numpy seed)")
+    import numpy as np
+
+    info = np.finfo(tr.dtype.value)
+    need(float(info.tiny) <= tr.lr <= float(info.max) / 1e6, "trainer.lr", tr.lr,
+         f"not representable in trainer.dtype={tr.dtype.value} (must lie in "
+         f"[{float(info.tiny):.3g}, {float(info.max) / 1e6:.3g}])")
+    need_bytes, have = memory_estimate(cfg), total_memory()
+    need(need_bytes <= have, "model.width", m.width,
+         f"with model.depth={m.depth} this needs about {need_bytes / 2**30:.3g} GiB "
+         f"(weights, gradients, optimizer state and activations x {max(1, len(cfg.seeds))} seed(s)), "
+         f"more than this machine's {have / 2**30:.3g} GiB")
+
+
+def _all_floats_finite(node: Any, prefix: str) -> None:
+    """nan or inf in any float key (a scale, a slope, a params value) would run and end 'ok' with
+    meaningless numbers: refuse it by name."""
+    import math
+
+    from omegaconf import DictConfig, ListConfig
+
+    items = node.items() if isinstance(node, DictConfig) else enumerate(node)
+    for k, v in items:
+        key = f"{prefix}{k}" if isinstance(node, DictConfig) else f"{prefix.rstrip('.')}[{k}]"
+        if isinstance(v, (DictConfig, ListConfig)):
+            _all_floats_finite(v, f"{key}.")
+        elif isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"{key}={v}: must be a finite number")
+
+
+def memory_estimate(cfg: Any) -> int:
+    """Bytes one job needs, roughly: weights, gradients and two optimizer buffers, plus the
+    activations of one batch kept for backward, for each seed trained together."""
+    m, t, tr = cfg.model, cfg.task, cfg.trainer
+    n_params = t.in_dim * m.width + (m.depth - 1) * m.width * (m.width + 1) + m.width * (t.out_dim + 1)
+    batch = max(tr.batch_size or t.n_train, 512)  # the probe pass sees 512 examples
+    activations = 3 * batch * m.width * m.depth
+    size = 8 if tr.dtype.value == "float64" else 4
+    return int((4 * n_params + activations) * size * max(1, len(cfg.seeds)))
+
+
+def total_memory() -> int:
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**62

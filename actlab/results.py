@@ -3,10 +3,12 @@
 Layout under OUT (= out_dir):
   runs/<experiment>/<run_name>/{config.yaml, metrics.csv, summary.json}
   results/<experiment>.csv      (actlab-collect)
+  results/<experiment>.runs.json  each collected run's `params` and scale (what claims judge with)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -47,10 +49,19 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", newline="") as f:
             f.write(text)
+        # mkstemp makes the file 0600; give it what a plain open() would (0666 less the umask),
+        # so labmates on a shared cluster can read the results
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_csv(path: Path, df: pd.DataFrame) -> None:
@@ -149,7 +160,7 @@ def collect(out: Path, experiment: str | None = None, log=print) -> dict[str, Pa
     for exp_dir in sorted(p for p in runs_root.iterdir() if p.is_dir()):
         if experiment and exp_dir.name != experiment:
             continue
-        frames = []
+        frames, runs = [], {}
         for run_dir in sorted(p for p in exp_dir.iterdir() if p.is_dir()):
             summary = read_summary(run_dir)
             if summary is None:
@@ -167,13 +178,24 @@ def collect(out: Path, experiment: str | None = None, log=print) -> dict[str, Pa
                 continue
             df["status"] = summary.get("status", "unknown")
             frames.append(df)
+            runs[run_dir.name] = _run_record(run_dir)
         if not frames:
             continue
         table = pd.concat(frames, ignore_index=True)
         path = out / "results" / f"{exp_dir.name}.csv"
+        atomic_write_text(path.with_suffix(".runs.json"), json.dumps(runs, indent=1, sort_keys=True))
         atomic_write_csv(path, table)
         written[exp_dir.name] = path
     return written
+
+
+def _run_record(run_dir: Path) -> dict:
+    """What claims need to know about a run beyond its rows: its params and its scale."""
+    try:
+        cfg = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
+    except (OSError, ValueError):
+        cfg = {}
+    return {"params": cfg.get("params") or {}, "scale": (cfg.get("scale") or {}).get("name", "")}
 
 
 def load_results(out: Path) -> dict[str, pd.DataFrame]:
@@ -181,3 +203,48 @@ def load_results(out: Path) -> dict[str, pd.DataFrame]:
     if not res.is_dir():
         return {}
     return {p.stem: pd.read_csv(p, low_memory=False) for p in sorted(res.glob("*.csv"))}
+
+
+def load_run_records(out: Path) -> dict[str, dict]:
+    """{experiment: {run_id: {"params": {...}, "scale": ...}}} as written by collect."""
+    res = out / "results"
+    found = {}
+    for p in sorted(res.glob("*.runs.json")) if res.is_dir() else []:
+        try:
+            found[p.name.removesuffix(".runs.json")] = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+class MixedParams(ValueError):
+    """The runs of one table used different params: their claims cannot share one Params."""
+
+
+def resolve_params(params_cls, records: dict, table: pd.DataFrame):
+    """The Params the table's runs used. Keys recorded as a column of the table are conditions
+    the claims read per row, so they may vary; any other key that differs between runs makes the
+    table ambiguous and raises MixedParams naming the key and its values. No records (a table
+    collected by an older actlab): the defaults."""
+    ids = set(table["run_id"].unique()) if "run_id" in table.columns else set()
+    dicts = [r.get("params") or {} for rid, r in records.items() if rid in ids]
+    merged: dict = {}
+    for key in sorted({k for d in dicts for k in d}):
+        values = {json.dumps(d.get(key), sort_keys=True) for d in dicts}
+        if len(values) > 1 and key not in table.columns:
+            shown = ", ".join(sorted(values)[:4])
+            raise MixedParams(f"its runs used different params.{key} ({shown}); collect each setting "
+                              "into its own out_dir, or rerun with one value")
+        merged[key] = dicts[0].get(key)
+    if not merged:
+        return params_cls()
+    known = {f.name for f in dataclasses.fields(params_cls)}
+    base = OmegaConf.structured(params_cls)
+    return OmegaConf.to_object(OmegaConf.merge(base, {k: v for k, v in merged.items() if k in known}))
+
+
+def smoke_only(records: dict, table: pd.DataFrame) -> bool:
+    """True when every run of the table ran at smoke scale (math claims may then lack data)."""
+    ids = set(table["run_id"].unique()) if "run_id" in table.columns else set()
+    scales = {r.get("scale") for rid, r in records.items() if rid in ids}
+    return scales == {"smoke"}

@@ -4,8 +4,12 @@
   run(cfg, device)   -> actlab.trainer.TrainResult: the tidy rows of one configured run
   run_seeds(cfg, device, seeds) (optional) -> {seed: TrainResult}: several seeds trained
                      together (actlab.batched); a folded seed sweep uses it when it exists
-  claims(df)         -> list[actlab.claims.Claim], computed from the collected table alone
-  figures(df)        -> dict[name, matplotlib Figure], drawn from the collected table alone
+  summarize(df, params) -> DataFrame: one row per seed (the unit of replication) per condition,
+                     from the collected table and the Params its runs used
+  claims(summary, params) -> list[actlab.claims.Claim], judged by actlab.claims' rules from the
+                     summary alone (intervals over seeds; math claims against a reference
+                     computed another way than the code under test)
+  figures(df, params) -> dict[name, matplotlib Figure], drawn from the table (and its summary)
 
 Adding an experiment is one module here, one entry below and one `configs/experiment/*.yaml`.
 """

@@ -18,19 +18,45 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from actlab.claims import FAIL, PASS, Claim, geo_mean_ci, no_data, verdict_below, verdict_within
+from actlab.claims import (
+    Claim,
+    Kind,
+    below,
+    empirical,
+    geo_mean_ci,
+    math_claim,
+    no_data,
+    over_seeds,
+    within,
+)
 from actlab.plotting import colors, plt, use_style
 from actlab.runner import train_run, train_runs
 
 NAME = "gradient_flow"
+CONDITION = ["activation", "slope", "init", "weight_scale", "depth", "width"]
 
 
 @dataclass
 class Params:
-    # Claim thresholds (what "orders of magnitude" and "a small factor" mean here).
-    vanish_max_ratio: float = 1e-2  # sigmoid: grad_norm(layer 1) / grad_norm(layer depth) below this
-    relu_max_factor: float = 10.0  # relu at s = sqrt 2: that ratio within [1/f, f]
-    growth_rel_tol: float = 0.01  # exploding: fitted log-growth within 1% of ln(s a)
+    """No run parameters of its own: the grid is activation x weight scale x depth."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # "Orders of magnitude" (sigmoid): grad_norm(layer 1) / grad_norm(last hidden layer) below
+    # 1e-2, two decades. sigmoid' <= 1/4 bounds the per-layer factor by s/4, so a deep net is far
+    # below this while a network that kept its gradient would sit near 1.
+    vanish_max_ratio: float = 1e-2
+    # "A small factor" (relu at He's scale, where mean-field chi_1 = s^2/2 = 1): that ratio within
+    # [1/f, f], one decade either way; a per-layer factor 1.3 off 1 would leave it by depth 10.
+    relu_max_factor: float = 10.0
+    # Exploding (linear, orthogonal): each run's fitted log-growth within this fraction of ln(s*a)
+    # (plus 1e-5 absolute, for s*a near 1). float32 rounding over 20 layers is ~1e-6; a wrong
+    # per-layer factor (a, or s, instead of s*a) misses by far more than 1%.
+    growth_rel_tol: float = 0.01
+
+
+THRESHOLDS = Thresholds()
 
 
 def run(cfg, device):
@@ -46,84 +72,108 @@ def _init_rows(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     return d.astype({"layer": int})
 
 
-def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
-    p = p or Params()
-    out: list[Claim] = []
+def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
+    """One row per run (= seed per condition): at initialization (step 0, measured before any
+    step, so a run that diverged later in training still has them) the fitted per-layer growth of
+    delta_rms towards the input over the hidden layers (`delta_growth`, exp of minus the slope of
+    ln delta_rms against the layer) and grad_norm(layer 1) / grad_norm(last hidden layer)
+    (`grad_ratio`); the run's status and whether it diverged in training."""
+    cols = [*CONDITION, "seed", "status", "diverged", "delta_growth", "grad_ratio", "n_layers"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    runs = df.groupby("run_id")[[*CONDITION, "seed", "status"]].first()
     delta = _init_rows(df, "delta_rms")
-
-    # Exploding: the fitted per-layer growth of delta_rms towards the input equals s*a exactly.
-    lin = delta[(delta["activation"] == "linear") & (delta["init"] == "orthogonal")
-                & (delta["layer"] <= delta["depth"]) & (delta["depth"] >= 2)]
-    statement = ("With phi(z) = a z and orthogonal weights scaled by s, delta_rms grows by exactly "
-                 "s*a per layer towards the input.")
-    if lin.empty:
-        out.append(no_data(NAME, "exploding_growth", statement, "math", "s*a",
-                           "no linear runs with orthogonal init and depth >= 2"))
-    for (a, s), g in lin.groupby(["slope", "weight_scale"]):
-        growth = []
-        for _, run in g.groupby("run_id"):
-            slope = np.polyfit(run["layer"], np.log(run["value"]), 1)[0]
-            growth.append(-slope)
-        growth = np.array(growth)
-        expected = math.log(s * a)
-        err = np.abs(growth - expected)
-        ok = bool(np.all(err <= p.growth_rel_tol * abs(expected) + 1e-5))
-        out.append(Claim(
-            NAME, f"exploding_growth[a={a:g},s={s:g}]", statement, "math",
-            measured=float(np.exp(growth.mean())), expected=f"{s * a:.6g} (= s*a)",
-            verdict=PASS if ok else FAIL,
-            ci_low=float(np.exp(growth.min())), ci_high=float(np.exp(growth.max())),
-            detail=f"{len(growth)} runs; worst |log-growth error| {err.max():.2e} "
-                   f"(tolerance {p.growth_rel_tol:.0%} of ln(s*a) = {expected:.4f}); range over runs",
-        ))
-
-    # Vanishing: first- vs last-hidden-layer gradient norm at initialization, deepest nets.
+    delta = delta[(delta["layer"] <= delta["depth"]) & (delta["value"] > 0)]
+    growth, n_layers = {}, {}
+    for rid, g in delta.groupby("run_id"):
+        n_layers[rid] = len(g)
+        if len(g) >= 2 and np.all(np.isfinite(g["value"])):
+            growth[rid] = float(np.exp(-np.polyfit(g["layer"], np.log(g["value"]), 1)[0]))
     gn = _init_rows(df, "grad_norm")
     gn = gn[gn["layer"] <= gn["depth"]]
-    ratios = []
-    for run_id, g in gn.groupby("run_id"):
+    ratio = {}
+    for rid, g in gn.groupby("run_id"):
         by_layer = g.set_index("layer")["value"]
-        first = g.iloc[0]
-        ratios.append({"run_id": run_id, "activation": first["activation"], "depth": first["depth"],
-                       "weight_scale": first["weight_scale"],
-                       "ratio": by_layer[1] / by_layer[int(first["depth"])]})
-    ratios = pd.DataFrame(ratios, columns=["run_id", "activation", "depth", "weight_scale", "ratio"])
-    sig = ratios[ratios["activation"] == "sigmoid"]
+        last = int(g["depth"].iloc[0])
+        if 1 in by_layer.index and last in by_layer.index and by_layer[last] > 0:
+            ratio[rid] = float(by_layer[1] / by_layer[last])
+    runs["delta_growth"] = pd.Series(growth, dtype=float)
+    runs["grad_ratio"] = pd.Series(ratio, dtype=float)
+    runs["n_layers"] = pd.Series(n_layers, dtype=float)
+    runs["diverged"] = runs["status"] == "diverged"
+    return runs.reset_index(drop=True)[cols].sort_values([*CONDITION, "seed"], ignore_index=True)
+
+
+def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
+    T = THRESHOLDS
+    out: list[Claim] = []
+    s = summary
+
+    # Exploding: the fitted per-layer growth of delta_rms towards the input equals s*a exactly.
+    statement = ("With phi(z) = a z and orthogonal weights scaled by s, delta_rms grows by exactly "
+                 "s*a per layer towards the input.")
+    lin = s[(s["activation"] == "linear") & (s["init"] == "orthogonal") & (s["depth"] >= 2)]
+    if lin.empty:
+        out.append(no_data(experiment=NAME, claim="exploding_growth", statement=statement, kind=Kind.MATH,
+                           expected="s*a", why="no linear runs with orthogonal init and depth >= 2"))
+    for (a, sc), g in lin.groupby(["slope", "weight_scale"]):
+        expected = math.log(sc * a)  # closed form: every hidden layer multiplies delta by s*a
+        log_growth = np.log(g["delta_growth"].to_numpy(dtype=float))
+        err = np.abs(log_growth - expected)
+        tol = T.growth_rel_tol * abs(expected) + 1e-5
+        worst = int(np.nanargmax(err)) if np.isfinite(err).any() else 0
+        out.append(math_claim(
+            experiment=NAME, claim=f"exploding_growth[a={a:g},s={sc:g}]", statement=statement,
+            measured=float(np.exp(log_growth[worst])), expected=f"{sc * a:.6g} (= s*a, closed form)",
+            ok=bool(np.all(err <= tol)), n=len(g),
+            rule=f"every run's fitted growth within {T.growth_rel_tol:.0%} of ln(s*a) (+1e-5)",
+            detail=f"{len(g)} runs (seeds x depths {sorted(int(d) for d in g['depth'].unique())}); "
+                   f"measured: the run farthest from s*a; worst |log-growth error| "
+                   f"{float(np.nanmax(err)) if np.isfinite(err).any() else math.nan:.2e} "
+                   f"(tolerance {tol:.2e}); a run without a finite growth fails"))
+
+    # Vanishing (sigmoid) and preserved (relu at He's scale): first/last hidden grad-norm ratio
+    # at the deepest depth run, per seed; geometric mean and interval over seeds. Measured at
+    # initialization: a seed that diverged later in training counts like any other.
     statement = ("With sigmoid, the first layer's gradient norm is orders of magnitude below the "
                  "last hidden layer's in a deep net.")
+    rule = below(T.vanish_max_ratio)
+    sig = s[s["activation"] == "sigmoid"]
     if sig.empty:
-        out.append(no_data(NAME, "vanishing_sigmoid", statement, "empirical",
-                           f"< {p.vanish_max_ratio:g}", "no sigmoid runs"))
+        out.append(no_data(experiment=NAME, claim="vanishing_sigmoid", statement=statement,
+                           kind=Kind.EMPIRICAL, expected=str(rule), why="no sigmoid runs"))
     else:
-        depth = sig["depth"].max()
-        for s, g in sig[sig["depth"] == depth].groupby("weight_scale"):
-            m, lo, hi = geo_mean_ci(g["ratio"])
-            out.append(Claim(
-                NAME, f"vanishing_sigmoid[depth={depth},s={s:g}]", statement, "empirical", m,
-                f"< {p.vanish_max_ratio:g}", verdict_below(m, hi, p.vanish_max_ratio), lo, hi,
-                f"grad_norm(layer 1) / grad_norm(layer {depth}), geometric mean over {len(g)} seeds",
-            ))
-    relu = ratios[(ratios["activation"] == "relu") & np.isclose(ratios["weight_scale"], math.sqrt(2), atol=1e-3)]
+        depth = int(sig["depth"].max())
+        for sc, g in sig[sig["depth"] == depth].groupby("weight_scale"):
+            out.append(empirical(
+                experiment=NAME, claim=f"vanishing_sigmoid[depth={depth},s={sc:g}]", statement=statement,
+                rule=rule, evidence=over_seeds(g["grad_ratio"], rule, log=True),
+                detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed "
+                       f"(the deepest depth run); theory bounds the per-layer factor by s/4 = {sc / 4:.3g}"))
+
+    he = math.sqrt(2.0)  # relu: chi_1 = s^2 / 2 = 1 at s = sqrt 2
     statement = "ReLU with He scale sqrt(2) keeps the first layer's gradient within a small factor of the last."
-    f = p.relu_max_factor
+    f = T.relu_max_factor
+    rule = within(1 / f, f)
+    relu = s[(s["activation"] == "relu") & np.isclose(s["weight_scale"], he, rtol=1e-4)]
     if relu.empty:
-        out.append(no_data(NAME, "relu_he_preserved", statement, "empirical",
-                           f"in [{1 / f:g}, {f:g}]", "no relu runs at weight_scale sqrt(2)"))
+        out.append(no_data(experiment=NAME, claim="relu_he_preserved", statement=statement,
+                           kind=Kind.EMPIRICAL, expected=str(rule), why="no relu runs at weight_scale sqrt(2)"))
     else:
-        depth = relu["depth"].max()
+        depth = int(relu["depth"].max())
         g = relu[relu["depth"] == depth]
-        m, lo, hi = geo_mean_ci(g["ratio"])
-        out.append(Claim(
-            NAME, f"relu_he_preserved[depth={depth}]", statement, "empirical", m,
-            f"in [{1 / f:g}, {f:g}]", verdict_within(m, lo, hi, 1 / f, f), lo, hi,
-            f"grad_norm(layer 1) / grad_norm(layer {depth}), geometric mean over {len(g)} seeds",
-        ))
+        out.append(empirical(
+            experiment=NAME, claim=f"relu_he_preserved[depth={depth}]", statement=statement,
+            rule=rule, evidence=over_seeds(g["grad_ratio"], rule, log=True),
+            detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed (the "
+                   f"deepest depth run), s = sqrt 2 where relu's chi_1 = s^2/2 = 1"))
     return out
 
 
-def figures(df: pd.DataFrame) -> dict:
+def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
     """delta_rms per layer at initialization for the deepest nets: one panel per activation, one
-    line per weight scale (geometric mean over seeds, band = min..max), theory dashed for linear."""
+    line per weight scale (geometric mean over seeds, band = its 95% t interval over seeds),
+    theory dashed for linear."""
     use_style()
     d = _init_rows(df, "delta_rms")
     d = d[d["depth"] == d["depth"].max()]
@@ -138,8 +188,8 @@ def figures(df: pd.DataFrame) -> dict:
             g = da[da["weight_scale"] == s]
             if g.empty:
                 continue
-            stats = g.groupby("layer")["value"].agg(
-                gm=lambda v: float(np.exp(np.log(v).mean())), lo="min", hi="max")
+            stats = pd.DataFrame({layer: geo_mean_ci(v) for layer, v in g.groupby("layer")["value"]},
+                                 index=["gm", "lo", "hi"]).T.sort_index()
             ax.plot(stats.index, stats["gm"], "o-", color=col[s], label=f"s={s:.3g}")
             ax.fill_between(stats.index, stats["lo"], stats["hi"], color=col[s], alpha=0.2)
             if act == "linear":

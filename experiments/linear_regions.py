@@ -7,8 +7,11 @@ Everything here is one computation over many settings, so one run does it all (t
 columns): exact piece counts (actlab.regions) along [-R, R] for 1-D inputs and along a random line
 through an 8-D input space, for random He-normal nets at a fixed total number of neurons split
 into different depths, for growing numbers of neurons, for trained nets near their data (before
-and after training), and for the tent-map construction whose k layers make 2^k pieces. A tanh net
-is checked to have no linear piece at all, and a small ReLU net trained on 2-D XOR is mapped.
+and after training; shown, not claimed), and for the tent-map construction whose k layers make 2^k
+pieces. A tanh net is checked to have no linear piece at all (the detector's control: a relu net
+of the same shape, whose kinks the exact walk counts), and a small ReLU net trained on 2-D XOR is
+mapped. The unit of replication is a random net: its `seed` names it in every setting, so claims
+aggregate over settings within a seed first and put their intervals over seeds.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import torch
 from omegaconf import OmegaConf
 
 from actlab.activations import get_activation
-from actlab.claims import FAIL, NOT_REPRODUCED, PARTLY, PASS, REPRODUCED, Claim, mean_ci, no_data
+from actlab.claims import Claim, Kind, empirical, math_claim, no_data, over_seeds, within
 from actlab.config import ModelConfig
 from actlab.models import MLP
 from actlab.plotting import plt, use_style
@@ -45,7 +48,28 @@ class Params:
     tent_depths: list[int] = field(default_factory=lambda: list(range(1, 11)))
     trained_nets: int = 10
     map_grid: int = 120
-    per_neuron_range: list[float] = field(default_factory=lambda: [0.25, 4.0])
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # "About as many pieces along a line as neurons" (Hanin & Rolnick 2019: at initialization the
+    # expected number of pieces along a line grows like the number of neurons, times a constant of
+    # order 1, whatever the depth): the per-seed mean over depths of pieces per neuron lies within
+    # a factor of 4 of 1. Exponential growth in depth (the tent map: 2^16 pieces from 32 neurons
+    # at depth 16) lands far outside.
+    per_neuron: tuple[float, float] = (0.25, 4.0)
+    # "Grows about linearly in the neurons": the per-seed log-log slope of pieces vs neurons is
+    # closer to 1 (linear) than to 0.5 (square root) or 1.5; midway points 0.75 and 1.25.
+    linear_slope: tuple[float, float] = (0.75, 1.25)
+
+
+THRESHOLDS = Thresholds()
+# The flat-step detector: a second difference of the network's output on a grid of FLAT_GRID
+# points over [-R, R] is "zero" when below FLAT_TOL x max(1, max |f|). Float64 round-off on a
+# linear stretch stays under ~2e-14 x scale; a tanh net's second differences at step 3e-3 are
+# ~1e-6 (above 5e-11 even at its inflection points); a relu kink gives ~slope change x step.
+FLAT_GRID = 2001
+FLAT_TOL = 1e-12
 
 
 def _random_net(depth: int, width: int, in_dim: int, sigma_b: float, seed: int) -> MLP:
@@ -66,21 +90,22 @@ def run(cfg, device):
     sb = cfg.model.bias_scale
     rows = []
 
-    def add(construction, phase, depth, width, in_dim, net, pieces, merged, **extra):
+    def add(construction, phase, depth, width, in_dim, seed, pieces, merged, **extra):
         common = {"step": 0, "layer": None, "construction": construction, "phase": phase,
-                  "depth": depth, "width": width, "input_dim": in_dim, "seed": net,
+                  "depth": depth, "width": width, "input_dim": in_dim, "seed": seed,
                   "neurons": depth * width, **extra}
         rows.extend([{**common, "metric": "pieces", "value": pieces},
                      {**common, "metric": "pieces_merged", "value": merged}])
 
     for k in p.tent_depths:
         w, b = tent_network(k)
-        add("tent", "init", k, 2, 1, 0, *count_pieces(w, b, np.zeros(1), np.ones(1), 0.0, 1.0))
+        add("tent", "init", k, 2, 1, cfg.seed, *count_pieces(w, b, np.zeros(1), np.ones(1), 0.0, 1.0))
     settings = [("shape", d, p.total_neurons // d) for d in p.shape_depths if p.total_neurons % d == 0]
     settings += [("neurons", p.neuron_depth, w) for w in p.neuron_widths]
     for sweep, depth, width in settings:
         for in_dim in (1, p.line_dim):
             for net in range(p.nets):
+                # the seed identifies net `net` in every setting: claims aggregate per seed
                 seed = cfg.seed * 100_000 + net
                 ws, bs = model_arrays(_random_net(depth, width, in_dim, sb, seed))
                 pt, d = _line(in_dim, seed)
@@ -88,19 +113,10 @@ def run(cfg, device):
                 extra = {"sweep": sweep}
                 if net == 0:  # cross-check against dense sampling once per setting
                     extra["sampled"] = sampled_pieces(ws, bs, pt, d, -p.R, p.R)
-                add("random", "init", depth, width, in_dim, net, *pieces, **extra)
-    # tanh: smooth everywhere, so no interval of the line is linear
-    torch.manual_seed(cfg.seed)
-    tanh_net = MLP(1, 1, ModelConfig(depth=4, width=16, weight_scale=1.5, bias_scale=sb),
-                   get_activation("tanh")).double()
-    t = torch.linspace(-p.R, p.R, 20001, dtype=torch.float64)[:, None]
-    with torch.no_grad():
-        f = tanh_net(t)[:, 0]
-    curv = (f[2:] - 2 * f[1:-1] + f[:-2]).abs()
-    rows.append({"step": 0, "layer": None, "construction": "tanh", "phase": "init", "depth": 4,
-                 "width": 16, "input_dim": 1, "metric": "flat_fraction",
-                 "value": float((curv <= 1e-15 * max(1.0, float(f.abs().max()))).float().mean())})
-    # trained nets near their data: the configured model and task (1-D sine by default)
+                add("random", "init", depth, width, in_dim, seed, *pieces, **extra)
+    rows += _flat_steps(cfg)
+    # trained nets near their data: the configured model and task (1-D sine by default); shown in
+    # the figure and the summary (no claim: neither the article nor theory gives a direction)
     for net in range(p.trained_nets):
         sub = OmegaConf.merge(cfg, {"seed": cfg.seed * 100_000 + net})
         model, task = build(sub, device)
@@ -109,10 +125,36 @@ def run(cfg, device):
         r = train(model, task, sub.trainer, seed=sub.seed, desc=f"{NAME} trained net {net}")
         after = count_pieces(*model_arrays(model), np.zeros(1), np.ones(1), lo, hi)
         kw = {"final_loss": r.final.get("loss", math.nan), "sweep": "trained"}
-        add("random", "init", cfg.model.depth, cfg.model.width, 1, net, *before, **kw)
-        add("random", "trained", cfg.model.depth, cfg.model.width, 1, net, *after, **kw)
+        add("random", "init", cfg.model.depth, cfg.model.width, 1, sub.seed, *before, **kw)
+        add("random", "trained", cfg.model.depth, cfg.model.width, 1, sub.seed, *after, **kw)
     rows += _region_map(cfg, device)
     return TrainResult(rows=rows)
+
+
+def _flat_steps(cfg) -> list[dict]:
+    """Where is the network's output linear along the line? Second differences on a grid: zero
+    (below FLAT_TOL) on a linear stretch. A tanh net (smooth, analytic: no linear stretch) and, as
+    the detector's control, a relu net of the same shape, whose kinks are counted exactly."""
+    p, sb = cfg.params, cfg.model.bias_scale
+    t = torch.linspace(-p.R, p.R, FLAT_GRID, dtype=torch.float64)[:, None]
+    rows = []
+    for construction, act, scale in (("tanh", "tanh", 1.5), ("relu_control", "relu", math.sqrt(2.0))):
+        torch.manual_seed(cfg.seed)
+        net = MLP(1, 1, ModelConfig(depth=4, width=16, weight_scale=scale, bias_scale=sb),
+                  get_activation(act)).double()
+        with torch.no_grad():
+            f = net(t)[:, 0]
+        curv = (f[2:] - 2 * f[1:-1] + f[:-2]).abs()
+        flat = curv <= FLAT_TOL * max(1.0, float(f.abs().max()))
+        common = {"step": 0, "layer": None, "construction": construction, "phase": "init", "depth": 4,
+                  "width": 16, "input_dim": 1, "seed": cfg.seed, "neurons": 64}
+        rows += [{**common, "metric": "flat_fraction", "value": float(flat.double().mean())},
+                 {**common, "metric": "grid_steps", "value": len(curv)},
+                 {**common, "metric": "curved_steps", "value": int((~flat).sum())}]
+        if act == "relu":  # the exact kinks of the control, by the exact walk (another method)
+            _, merged = count_pieces(*model_arrays(net), np.zeros(1), np.ones(1), -p.R, p.R)
+            rows.append({**common, "metric": "pieces_merged", "value": merged})
+    return rows
 
 
 def _region_map(cfg, device) -> list[dict]:
@@ -149,81 +191,192 @@ def _region_map(cfg, device) -> list[dict]:
     return rows
 
 
-def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
-    p = p or Params()
+SUMMARY_METRICS = ("pieces", "pieces_merged", "sampled", "final_loss", "flat_fraction", "grid_steps",
+                   "curved_steps", "map_line_pieces_exact", "map_line_pieces_sampled")
+CONDITIONS = ["construction", "sweep", "phase", "depth", "width", "neurons", "input_dim", "x2"]
+
+
+def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
+    """One row per seed (a random net) per condition (construction, sweep, phase, depth, width,
+    input dimension; x2 for the rows of the 2-D map): its exact piece counts, the sampled count
+    where it was cross-checked, the flat-step detector's counts (tanh and its relu control), and
+    `diverged` (the run's status is not ok; this experiment trains only small nets, so none is
+    expected, and a diverged run's rows are kept as they are)."""
+    d = df[df["metric"].isin(SUMMARY_METRICS)].copy()
+    cols = ["seed", *CONDITIONS, *SUMMARY_METRICS, "diverged"]
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    for c in CONDITIONS:
+        if c not in d.columns:
+            d[c] = np.nan
+    if "status" not in d.columns:
+        d["status"] = "ok"
+    # "sampled" and "final_loss" ride on the pieces rows as columns: turn them into metrics
+    extra = []
+    for c in ("sampled", "final_loss"):
+        if c in d.columns:
+            e = d[(d["metric"] == "pieces") & d[c].notna()].copy()
+            e["metric"], e["value"] = c, e[c]
+            extra.append(e)
+    d = pd.concat([d, *extra], ignore_index=True)
+    key = ["seed", *CONDITIONS]
+    d[CONDITIONS] = d[CONDITIONS].astype(object).where(d[CONDITIONS].notna(), "")
+    s = d.groupby([*key, "metric"])["value"].first().unstack("metric").reset_index()
+    s.columns.name = None
+    div = d.groupby(key)["status"].agg(lambda v: bool((v != "ok").any())).rename("diverged").reset_index()
+    s = s.merge(div, on=key)
+    for c in SUMMARY_METRICS:
+        if c not in s.columns:
+            s[c] = np.nan
+    s[CONDITIONS] = s[CONDITIONS].replace("", np.nan).infer_objects()
+    s["seed"] = s["seed"].astype(int)
+    return s[cols].reset_index(drop=True)
+
+
+def _pieces(s: pd.DataFrame, **where) -> pd.DataFrame:
+    m = s["pieces"].notna()
+    for k, v in where.items():
+        m &= s[k] == v
+    return s[m]
+
+
+def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
+    t = THRESHOLDS
+    s = summary
     out: list[Claim] = []
-    pcs = df[df["metric"] == "pieces"]
-    tent = pcs[pcs["construction"] == "tent"]
+
+    # math: the k-layer tent map has exactly 2^k pieces (closed form; the count is the exact walk)
+    statement = ("The k-layer tent-map construction has exactly 2^k pieces on [0, 1]: depth buys "
+                 "exponentially many.")
+    tent = _pieces(s, construction="tent")
     if tent.empty:
-        out.append(no_data(NAME, "tent_2_to_the_k", "", "math", "2^k", "no tent rows"))
+        out.append(no_data(experiment=NAME, claim="tent_2_to_the_k", statement=statement, kind=Kind.MATH,
+                           expected="2^k", why="no tent rows"))
     else:
-        wrong = tent[tent["value"] != 2.0 ** tent["depth"]]
-        kmax = int(tent["depth"].max())
-        out.append(Claim(NAME, "tent_2_to_the_k", "The k-layer tent-map construction has exactly 2^k pieces "
-                         "on [0, 1]: depth buys exponentially many.", "math",
-                         float(tent.loc[tent["depth"] == kmax, "value"].iloc[0]), f"2^{kmax} = {2 ** kmax}",
-                         PASS if wrong.empty else FAIL, detail=f"{len(tent)} depths, {len(wrong)} wrong"))
-    rnd = pcs[(pcs["construction"] == "random") & (pcs["phase"] == "init") & (pcs["sweep"] == "shape")]
-    lo_r, hi_r = p.per_neuron_range
+        k = tent["depth"].astype(int)
+        wrong = tent[(tent["pieces"] != 2.0 ** k) | (tent["pieces_merged"] != 2.0 ** k)]
+        kmax = int(k.max())
+        out.append(math_claim(experiment=NAME, claim="tent_2_to_the_k", statement=statement,
+                              measured=float(tent.loc[k == kmax, "pieces_merged"].iloc[0]),
+                              expected=f"2^{kmax} = {2 ** kmax} (closed form 2^k at every depth)",
+                              ok=wrong.empty, n=len(tent),
+                              rule="pieces == pieces merged == 2^k at every depth k",
+                              detail=f"depths {sorted(k.tolist())}; {len(wrong)} wrong"
+                                     + (f": {wrong[['depth', 'pieces', 'pieces_merged']].values.tolist()}"
+                                        if len(wrong) else "")))
+
+    # empirical: pieces per neuron at init, per seed the mean over depths (fixed total neurons)
+    lo_r, hi_r = t.per_neuron
     statement = ("Random ReLU nets at initialization have about as many pieces along a line as neurons, "
                  "not exponentially many in depth.")
+    rnd = _pieces(s, construction="random", phase="init", sweep="shape")
     if rnd.empty:
-        out.append(no_data(NAME, "random_per_neuron", statement, "empirical", "", "no random rows"))
+        out.append(no_data(experiment=NAME, claim="random_per_neuron", statement=statement,
+                           kind=Kind.EMPIRICAL, why="no random nets of the depth sweep"))
     for in_dim, g in rnd.groupby("input_dim"):
-        per = g.assign(per=g["value"] / g["neurons"])
-        by_depth = per.groupby("depth")["per"].mean()
-        m, lo, hi = mean_ci(per["per"])
-        deepest = int(per["depth"].max())
-        ok = all(lo_r <= v <= hi_r for v in by_depth.values)
-        out.append(Claim(NAME, f"random_per_neuron[input_dim={int(in_dim)}]", statement, "empirical", m,
-                         f"in [{lo_r:g}, {hi_r:g}] pieces per neuron at every depth", REPRODUCED if ok else
-                         PARTLY if lo_r <= m <= hi_r else NOT_REPRODUCED, lo, hi,
-                         detail="pieces per neuron by depth (fixed total neurons): "
-                                + ", ".join(f"{int(k)}: {v:.2f}" for k, v in by_depth.items())
-                                + f"; 2^{deepest} = {2 ** deepest}"))
-    neur = pcs[(pcs["construction"] == "random") & (pcs["sweep"] == "neurons")]
-    if not neur.empty:
-        s = neur.groupby("neurons")["value"].mean()
-        slope = float(np.polyfit(np.log(s.index.values), np.log(s.values), 1)[0])
-        out.append(Claim(NAME, "pieces_grow_linearly_in_neurons", "The mean piece count grows about linearly "
-                         "in the number of neurons (log-log slope near 1).", "empirical", slope, "~1",
-                         REPRODUCED if 0.7 <= slope <= 1.3 else PARTLY if slope > 0 else NOT_REPRODUCED,
-                         detail="mean pieces by neurons: " + ", ".join(f"{int(k)}: {v:.1f}" for k, v in s.items())))
-    flat = df[df["metric"] == "flat_fraction"]
-    if not flat.empty:
-        v = float(flat["value"].max())
-        out.append(Claim(NAME, "tanh_no_linear_pieces", "A tanh network is smooth: no stretch of the line is "
-                         "linear.", "math", v, "0 (fraction of grid steps with zero curvature)",
-                         PASS if v == 0 else FAIL))
-    samp = df[(df["metric"] == "pieces") & df["sampled"].notna()]
-    if not samp.empty:
-        rel = (samp["sampled"] - samp["value"]) / samp["value"]
-        out.append(Claim(NAME, "sampling_agrees", "Dense sampling (200k points) finds the exact count.",
-                         "empirical", float(rel.abs().max()), "~0 (sampling can only miss tiny pieces)",
-                         REPRODUCED if rel.abs().max() <= 0.02 else PARTLY,
-                         detail=f"{len(samp)} nets; max relative gap {rel.abs().max():.4f}"))
-    ex = df[df["metric"] == "map_line_pieces_exact"]["value"].to_numpy()
-    sa = df[df["metric"] == "map_line_pieces_sampled"]["value"].to_numpy()
-    if len(ex):
-        ok = bool(np.all(sa <= ex))
-        out.append(Claim(NAME, "map_rows_vs_exact", "The sampled 2-D region map never shows more pieces along a "
-                         "row than the exact count on that line (it can only miss thin ones).", "empirical",
-                         float(np.mean(sa / ex)), "sampled / exact <= 1 on every row",
-                         REPRODUCED if ok else NOT_REPRODUCED,
-                         detail=f"{len(ex)} rows; exact {ex.astype(int).tolist()}, sampled {sa.astype(int).tolist()}"))
-    tr = pcs[pcs["sweep"] == "trained"]
-    if not tr.empty:
-        before = tr[tr["phase"] == "init"].set_index("seed")["value"]
-        after = tr[tr["phase"] == "trained"].set_index("seed")["value"]
-        m, lo, hi = mean_ci((after - before).values)
-        out.append(Claim(NAME, "training_changes_pieces", "Pieces near the data, after minus before training "
-                         "(reported).", "empirical", m, "reported", "reported", lo, hi,
-                         detail=f"before {before.mean():.1f}, after {after.mean():.1f} pieces, "
-                                f"{int(tr['neurons'].iloc[0])} neurons"))
+        g = g.assign(per=g["pieces"] / g["neurons"])
+        per_seed = g.groupby("seed")["per"].mean()
+        by_depth = g.groupby("depth")["per"].mean()
+        deepest = int(g["depth"].max())
+        rule = within(lo_r, hi_r)
+        out.append(empirical(experiment=NAME, claim=f"random_per_neuron[input_dim={int(in_dim)}]",
+                             statement=statement, rule=rule, evidence=over_seeds(per_seed, rule),
+                             expected=f"in [{lo_r:g}, {hi_r:g}] pieces per neuron (per seed: mean over depths)",
+                             detail=f"{int(g['neurons'].iloc[0])} neurons split into depths "
+                                    f"{sorted(int(v) for v in by_depth.index)}; mean pieces per neuron by depth: "
+                                    + ", ".join(f"{int(a)}: {v:.2f}" for a, v in by_depth.items())
+                                    + f"; for scale, the tent construction makes 2^{deepest} = {2 ** deepest} "
+                                      f"pieces from {2 * deepest} neurons in {deepest} layers"))
+
+    # empirical: pieces vs neurons at fixed depth, per seed a log-log slope
+    lo_s, hi_s = t.linear_slope
+    statement = ("At a fixed depth the piece count grows about linearly in the number of neurons "
+                 "(log-log slope near 1).")
+    neur = _pieces(s, construction="random", phase="init", sweep="neurons")
+    if neur.empty:
+        out.append(no_data(experiment=NAME, claim="pieces_grow_linearly_in_neurons", statement=statement,
+                           kind=Kind.EMPIRICAL, why="no random nets of the width sweep"))
+    for in_dim, g in neur.groupby("input_dim"):
+        slopes = {}
+        for seed, gs in g.groupby("seed"):
+            if gs["neurons"].nunique() >= 2 and (gs["pieces"] > 0).all():
+                slopes[seed] = float(np.polyfit(np.log(gs["neurons"].astype(float)), np.log(gs["pieces"]), 1)[0])
+        rule = within(lo_s, hi_s)
+        means = g.groupby("neurons")["pieces"].mean()
+        out.append(empirical(experiment=NAME, claim=f"pieces_grow_linearly_in_neurons[input_dim={int(in_dim)}]",
+                             statement=statement, rule=rule, evidence=over_seeds(list(slopes.values()), rule),
+                             expected=f"in [{lo_s:g}, {hi_s:g}] (per seed: slope of log pieces on log neurons)",
+                             detail=f"depth {int(g['depth'].iloc[0])}, {g['neurons'].nunique()} widths per seed; "
+                                    "mean pieces by neurons: " + ", ".join(f"{int(a)}: {v:.1f}" for a, v in means.items())))
+
+    # math: a tanh net has no linear stretch; the detector's control on a relu net of the same shape
+    tanh = s[(s["construction"] == "tanh") & s["flat_fraction"].notna()]
+    statement = "A tanh network is smooth and analytic: no stretch of the line is linear."
+    if tanh.empty:
+        out.append(no_data(experiment=NAME, claim="tanh_no_linear_pieces", statement=statement, kind=Kind.MATH,
+                           expected="0", why="no tanh rows"))
+    else:
+        v = float(tanh["flat_fraction"].max())
+        out.append(math_claim(experiment=NAME, claim="tanh_no_linear_pieces", statement=statement, measured=v,
+                              expected="0 (a non-affine analytic function is affine on no interval)",
+                              ok=v == 0, n=int(tanh["grid_steps"].sum()),
+                              rule=f"fraction of grid steps with |second difference| <= {FLAT_TOL:g} x scale == 0",
+                              detail=f"{len(tanh)} net(s), {int(tanh['grid_steps'].sum())} grid steps"))
+    ctl = s[(s["construction"] == "relu_control") & s["curved_steps"].notna()]
+    statement = ("The flat-step detector sees a relu net's linear stretches: curved grid steps occur only "
+                 "next to its exact kinks (at most 2 per kink), and at least one is seen.")
+    if ctl.empty:
+        out.append(no_data(experiment=NAME, claim="flat_detector_control", statement=statement, kind=Kind.MATH,
+                           expected="in [1, 2 x kinks]", why="no relu control rows"))
+    else:
+        kinks = ctl["pieces_merged"] - 1
+        good = (ctl["curved_steps"] >= np.minimum(1, kinks)) & (ctl["curved_steps"] <= 2 * kinks)
+        out.append(math_claim(experiment=NAME, claim="flat_detector_control", statement=statement,
+                              measured=float(ctl["curved_steps"].max()),
+                              expected=f"in [1, 2 x {int(kinks.max())}] (kinks by the exact walk)",
+                              ok=bool(good.all()), n=len(ctl),
+                              rule="1 <= curved steps <= 2 x exact kinks (a kink lies in at most 2 "
+                                   "three-point stencils)",
+                              detail=f"curved steps {ctl['curved_steps'].astype(int).tolist()}, exact kinks "
+                                     f"{kinks.astype(int).tolist()}, flat fraction "
+                                     f"{ctl['flat_fraction'].round(3).tolist()}"))
+
+    # math: dense sampling can only miss pieces (a change of pattern between two grid points needs a
+    # crossing between them), never find more than the exact walk
+    samp = s[s["pieces"].notna() & s["sampled"].notna()]
+    statement = ("Dense sampling (200k points) never finds more pieces than the exact count: sampling "
+                 "can only miss pieces narrower than its step.")
+    if samp.empty:
+        out.append(no_data(experiment=NAME, claim="sampling_agrees", statement=statement, kind=Kind.MATH,
+                           expected="sampled <= exact", why="no sampled cross-checks"))
+    else:
+        excess = samp["sampled"] - samp["pieces"]
+        short = (-excess / samp["pieces"]).clip(lower=0)
+        out.append(math_claim(experiment=NAME, claim="sampling_agrees", statement=statement,
+                              measured=float(excess.max()), expected="<= 0 (sampled - exact, every line)",
+                              ok=bool((excess <= 0).all()), n=len(samp),
+                              rule="sampled <= exact on every cross-checked line",
+                              detail=f"{int((excess == 0).sum())} of {len(samp)} lines equal; largest shortfall "
+                                     f"{float(short.max()) + 0.0:.2%} of the exact count"))
+
+    # math: the same bound for the rows of the sampled 2-D region map
+    mp = s[s["map_line_pieces_exact"].notna() & s["map_line_pieces_sampled"].notna()]
+    statement = ("The sampled 2-D region map never shows more pieces along a row than the exact count on "
+                 "that line (it can only miss thin ones).")
+    if mp.empty:
+        out.append(no_data(experiment=NAME, claim="map_rows_vs_exact", statement=statement, kind=Kind.MATH,
+                           expected="sampled <= exact", why="no map rows"))
+    else:
+        ex, sa = mp["map_line_pieces_exact"], mp["map_line_pieces_sampled"]
+        out.append(math_claim(experiment=NAME, claim="map_rows_vs_exact", statement=statement,
+                              measured=float((sa - ex).max()), expected="<= 0 (sampled - exact, every row)",
+                              ok=bool((sa <= ex).all()), n=len(mp), rule="sampled <= exact on every row",
+                              detail=f"{len(mp)} rows; exact {ex.astype(int).tolist()}, sampled "
+                                     f"{sa.astype(int).tolist()}"))
     return out
 
 
-def figures(df: pd.DataFrame) -> dict:
+def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
     from matplotlib.ticker import NullFormatter
 
     use_style()

@@ -5,12 +5,15 @@ One head:              actlab experiment=output_constraint model.out_activation=
 
 Targets are a rectified teacher network, so a sizeable fraction of them is exactly 0. A relu head
 can output exact zeros (and never a negative); a softplus head is always > 0, so on the zero
-targets it keeps a positive bias; a relu head can also die (its pre-activation <= 0 for every
-input, and then no gradient ever reaches it), which a softplus head cannot.
+targets it keeps a positive bias; a head can also die. "Dead" has one definition for every head
+(none, relu, softplus): its output is constant on the training set (its range over the training
+inputs is below a tiny fraction of the targets' spread), so the death rates of the heads are
+measured the same way and compared.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,15 +21,16 @@ import pandas as pd
 import torch
 
 from actlab.claims import (
-    FAIL,
-    NOT_REPRODUCED,
-    PARTLY,
-    PASS,
-    REPRODUCED,
     Claim,
-    clopper_pearson,
+    Kind,
+    above,
+    below,
+    empirical,
+    math_claim,
     mean_ci,
     no_data,
+    over_seeds,
+    paired,
 )
 from actlab.plotting import colors, plt, use_style
 from actlab.runner import build_model, build_task, train_models
@@ -34,12 +38,32 @@ from actlab.trainer import TrainResult, train
 
 NAME = "output_constraint"
 HEADS = ("none", "relu", "softplus")
+METRICS = ("zero_target_fraction", "negative_fraction", "zero_fraction", "zero_hit_fraction",
+           "zero_target_bias", "positive_target_mse", "min_prediction", "head_output_range",
+           "train_target_std")
 
 
 @dataclass
 class Params:
     threshold: float = 0.3  # targets = relu(teacher - threshold): a sizeable fraction of exact zeros
     scatter_points: int = 150  # (prediction, target) pairs kept per run for the figure
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # A head is dead when its output's range over the training inputs is below this fraction of
+    # the training targets' standard deviation: float32 carries ~7 significant digits, so a head
+    # whose output moves by less than a millionth of the targets' spread is constant to working
+    # precision (a dead relu head outputs exact zeros; a softplus head pushed to z < -14 outputs
+    # values that differ by < 1e-6). The same cut for every head type.
+    dead_range: float = 1e-6
+    # "Softplus never dies": the mean death rate per seed (over the learning rates) must be below
+    # 1 in 20 runs; with no death at all the interval is [0, 0]; one death in the grid already
+    # makes the upper end of a 10-seed interval exceed it (partly).
+    rare_death: float = 0.05
+
+
+THRESHOLDS = Thresholds()
 
 
 def _task(cfg, device):
@@ -65,11 +89,9 @@ def run_seeds(cfg, device, seeds) -> dict[int, TrainResult]:
 
 def _finish(cfg, model, task, res: TrainResult) -> TrainResult:
     p = cfg.params
-    record: list = []
     with torch.no_grad():
         pred = model(task.x_test)[:, 0]
-        model(task.x_train, record=record)
-        head_pre_train = record[-1][0][:, 0]  # the output unit's pre-activation
+        pred_train = model(task.x_train)[:, 0]
     y = task.y_test[:, 0]
     zero = y == 0
     step = max(r["step"] for r in res.rows)
@@ -78,9 +100,13 @@ def _finish(cfg, model, task, res: TrainResult) -> TrainResult:
         "zero_target_fraction": float(zero.float().mean()),
         "negative_fraction": float((pred < 0).float().mean()),
         "zero_fraction": float((pred == 0).float().mean()),
-        "zero_target_bias": float(pred[zero].mean()) if zero.any() else float("nan"),
+        "zero_hit_fraction": float((pred[zero] == 0).float().mean()) if zero.any() else math.nan,
+        "zero_target_bias": float(pred[zero].mean()) if zero.any() else math.nan,
         "positive_target_mse": float(((pred[~zero] - y[~zero]) ** 2).mean()),
-        "head_dead": float(head == "relu" and bool((head_pre_train <= 0).all())),
+        "min_prediction": float(torch.minimum(pred.min(), pred_train.min())),
+        # "dead" for every head alike: how much its output varies over the training inputs
+        "head_output_range": float(pred_train.max() - pred_train.min()),
+        "train_target_std": float(task.y_train[:, 0].std()),
     }
     res.rows += [{"step": step, "layer": None, "metric": k, "value": v, "head": head} for k, v in metrics.items()]
     keep = torch.linspace(0, len(y) - 1, min(p.scatter_points, len(y))).long()
@@ -91,59 +117,156 @@ def _finish(cfg, model, task, res: TrainResult) -> TrainResult:
     return res
 
 
-def _metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per run. Diverged runs (an unconstrained head at a large learning rate can blow up)
-    are left out: their predictions say nothing about the head's constraint."""
-    if "status" in df.columns:
-        df = df[df["status"] == "ok"]
-    d = df[df["metric"].isin(["negative_fraction", "zero_fraction", "zero_target_bias", "head_dead",
-                              "positive_target_mse", "zero_target_fraction"])]
-    return d.pivot_table(index=["run_id", "head", "lr", "seed"], columns="metric", values="value").reset_index()
+def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
+    """One row per seed per head per learning rate: the final metrics, `dead` (output range on the
+    training inputs <= THRESHOLDS.dead_range x the targets' std; the same cut for every head) and
+    `diverged` (the run stopped on a non-finite loss; its metrics are kept, and each claim says
+    what it does with it)."""
+    cols = ["seed", "head", "lr", "diverged", "dead", *METRICS]
+    d = df[df["metric"].isin(METRICS)]
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    if "status" not in d.columns:
+        d = d.assign(status="ok")
+    s = d.groupby(["seed", "head", "lr", "status", "metric"])["value"].mean().unstack("metric").reset_index()
+    s.columns.name = None
+    for m in METRICS:
+        if m not in s.columns:
+            s[m] = math.nan
+    s["diverged"] = s["status"] != "ok"
+    rel = s["head_output_range"] / s["train_target_std"].where(s["train_target_std"] > 0)
+    s["dead"] = (rel <= THRESHOLDS.dead_range).astype(float).where(rel.notna())
+    return s[cols].sort_values(["head", "lr", "seed"]).reset_index(drop=True)
 
 
-def claims(df: pd.DataFrame, p: Params | None = None) -> list[Claim]:
-    m = _metrics(df)
+def _per_seed(s: pd.DataFrame, value: str) -> pd.Series:
+    """The mean of `value` over the learning rates within each seed (missing values skipped)."""
+    return s.groupby("seed")[value].mean()
+
+
+def _by_lr(s: pd.DataFrame, value: str) -> str:
+    return ", ".join(f"lr {lr:g}: {v:.3g}" for lr, v in s.groupby("lr")[value].mean().items())
+
+
+def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
+    t = THRESHOLDS
+    s = summary
     out: list[Claim] = []
-    if m.empty:
-        return [no_data(NAME, "heads", "", "empirical", "", "no runs")]
-    nonneg = m[m["head"].isin(["relu", "softplus"])]
+    heads = set(s["head"]) if len(s) else set()
+    ok = s[~s["diverged"].astype(bool)] if len(s) else s
+
+    def div_note(*hs: str) -> str:
+        n = int(s[s["head"].isin(hs)]["diverged"].astype(bool).sum()) if len(s) else 0
+        return f"{n} diverged {'/'.join(hs)} run(s) left out" if n else f"no {'/'.join(hs)} run diverged"
+
+    # math: a relu or softplus head never predicts a negative value (their ranges are [0, inf))
     statement = "ReLU and Softplus heads never predict a negative value."
+    nonneg = s[s["head"].isin(["relu", "softplus"])] if len(s) else s
     if nonneg.empty:
-        out.append(no_data(NAME, "never_negative", statement, "math", "0", "no relu or softplus heads"))
+        out.append(no_data(experiment=NAME, claim="never_negative", statement=statement, kind=Kind.MATH,
+                           expected="0", why="no relu or softplus heads"))
     else:
         worst = float(nonneg["negative_fraction"].max())
-        out.append(Claim(NAME, "never_negative", statement, "math", worst, "0",
-                         PASS if worst == 0 else FAIL, detail=f"{len(nonneg)} runs"))
-    for head, g in m.groupby("head"):
-        zf, zlo, zhi = mean_ci(g["zero_fraction"])
-        if head == "relu":
-            out.append(Claim(NAME, "relu_exact_zeros", "A ReLU head predicts exact zeros.", "empirical", zf,
-                             "> 0", REPRODUCED if zlo > 0 else PARTLY if zf > 0 else NOT_REPRODUCED, zlo, zhi,
-                             detail=f"fraction of test predictions exactly 0; targets: "
-                                    f"{g['zero_target_fraction'].mean():.2f} exact zeros"))
-            k, n = int(g["head_dead"].sum()), len(g)
-            lo, hi = clopper_pearson(k, n)
-            by_lr = g.groupby("lr")["head_dead"].mean()
-            out.append(Claim(NAME, "relu_head_dies", "ReLU heads die in some runs (zero for every input).",
-                             "empirical", k / n, "> 0", REPRODUCED if k > 0 else NOT_REPRODUCED, lo, hi,
-                             detail="death rate by lr: " + ", ".join(f"{a:g}: {b:.2f}" for a, b in by_lr.items())))
-        if head == "softplus":
-            out.append(Claim(NAME, "softplus_no_zeros", "A Softplus head never predicts an exact zero.",
-                             "empirical", zf, "0", REPRODUCED if g["zero_fraction"].max() == 0 else NOT_REPRODUCED,
-                             zlo, zhi))
-            b, blo, bhi = mean_ci(g["zero_target_bias"])
-            out.append(Claim(NAME, "softplus_bias_on_zeros", "A Softplus head keeps a positive bias on zero targets.",
-                             "empirical", b, "> 0 (mean prediction where the target is 0)",
-                             REPRODUCED if blo > 0 else PARTLY if b > 0 else NOT_REPRODUCED, blo, bhi))
-            k, n = int(g["head_dead"].sum()), len(g)
-            out.append(Claim(NAME, "softplus_never_dies", "A Softplus head never dies.", "math", k / n, "0",
-                             PASS if k == 0 else FAIL, *clopper_pearson(k, n)))
+        free = s[s["head"] == "none"]["negative_fraction"]
+        out.append(math_claim(experiment=NAME, claim="never_negative", statement=statement, measured=worst,
+                              expected="0 (relu and softplus map R onto [0, inf))", ok=worst == 0,
+                              n=len(nonneg), rule="largest fraction of negative test predictions == 0",
+                              detail=f"over {len(nonneg)} runs (diverged included)"
+                                     + (f"; the unconstrained head predicts a negative value on "
+                                        f"{free.mean():.1%} of the test points" if len(free) else "")))
+
+    # math: softplus(z) = log(1 + e^z) > 0 for every finite z; float underflow would break it
+    sp = s[s["head"] == "softplus"] if len(s) else s
+    statement = "A Softplus head never predicts an exact zero (log(1 + e^z) > 0 for every finite z)."
+    if sp.empty:
+        out.append(no_data(experiment=NAME, claim="softplus_no_zeros", statement=statement, kind=Kind.MATH,
+                           expected="> 0", why="no softplus heads"))
+    else:
+        low = float(sp["min_prediction"].min())
+        out.append(math_claim(experiment=NAME, claim="softplus_no_zeros", statement=statement, measured=low,
+                              expected="> 0 (closed form: log(1 + e^z) > 0)", ok=low > 0, n=len(sp),
+                              rule="smallest softplus prediction over training and test inputs > 0",
+                              detail=f"over {len(sp)} runs (diverged included)"
+                                     + (f"; the relu heads' exact zeros: "
+                                        f"{s[s['head'] == 'relu']['zero_fraction'].mean():.1%} of test "
+                                        "predictions" if "relu" in heads else "")))
+
+    # empirical: a live relu head predicts exact zeros where the target is zero
+    relu = ok[ok["head"] == "relu"] if len(ok) else ok
+    statement = "A (live) ReLU head predicts exact zeros on zero targets."
+    live = relu[relu["dead"] == 0]
+    if live.empty:
+        out.append(no_data(experiment=NAME, claim="relu_exact_zeros", statement=statement,
+                           kind=Kind.EMPIRICAL, why="no live relu head"))
+    else:
+        rule = above(0)
+        out.append(empirical(experiment=NAME, claim="relu_exact_zeros", statement=statement, rule=rule,
+                             evidence=over_seeds(_per_seed(live, "zero_hit_fraction"), rule),
+                             expected="> 0 (fraction of zero-target test points predicted exactly 0)",
+                             detail=f"per seed the mean over learning rates; dead heads (zero everywhere) "
+                                    f"and diverged runs left out; by lr: {_by_lr(live, 'zero_hit_fraction')}; "
+                                    f"targets: {relu['zero_target_fraction'].mean():.2f} exact zeros"))
+
+    # empirical: death rates, one definition for every head
+    for head, claim, statement, rule in (
+            ("relu", "relu_head_dies", "ReLU heads die in some runs (constant output on the training set).",
+             above(0)),
+            ("softplus", "softplus_never_dies", "A Softplus head (practically) never dies: its output is "
+             "not constant on the training set.", below(t.rare_death))):
+        g = ok[(ok["head"] == head)] if len(ok) else ok
+        if g.empty:
+            out.append(no_data(experiment=NAME, claim=claim, statement=statement, kind=Kind.EMPIRICAL,
+                               why=f"no {head} heads"))
+            continue
+        out.append(empirical(experiment=NAME, claim=claim, statement=statement, rule=rule,
+                             evidence=over_seeds(_per_seed(g, "dead"), rule),
+                             expected=f"{rule} (per seed: fraction of learning rates with a dead head)",
+                             detail=f"dead = output range on the training inputs <= {t.dead_range:g} x "
+                                    f"the targets' std; death rate by {_by_lr(g, 'dead')}; "
+                                    f"{int(g['dead'].sum())} of {len(g)} runs dead; {div_note(head)}"))
+
+    # empirical: relu dies more often than softplus (paired by seed and lr)
+    statement = "Softplus avoids the dead heads that ReLU heads suffer: ReLU heads die more often."
+    diff = paired(ok, "dead", "head", "relu", "softplus", on=("seed", "lr")) if len(ok) else pd.Series(dtype=float)
+    if diff.empty:
+        out.append(no_data(experiment=NAME, claim="relu_dies_more_than_softplus", statement=statement,
+                           kind=Kind.EMPIRICAL, why="need relu and softplus heads at the same seeds and lrs"))
+    else:
+        rule = above(0)
+        out.append(empirical(experiment=NAME, claim="relu_dies_more_than_softplus", statement=statement,
+                             rule=rule, evidence=over_seeds(diff.groupby(level="seed").mean(), rule),
+                             expected="> 0 (relu minus softplus death rate, paired by seed and lr)",
+                             detail=f"per seed the mean over learning rates of the paired difference; "
+                                    f"{len(diff)} (seed, lr) pairs; {div_note('relu', 'softplus')}"))
+
+    # empirical: softplus's bias on zero targets, compared with the other heads, paired by seed and lr
+    for other in ("none", "relu"):
+        claim = f"softplus_bias_on_zeros[vs={other}]"
+        statement = (f"On zero targets a Softplus head predicts higher (a positive bias) than "
+                     f"{'an unconstrained' if other == 'none' else 'a ReLU'} head.")
+        diff = paired(ok, "zero_target_bias", "head", "softplus", other, on=("seed", "lr")) if len(ok) \
+            else pd.Series(dtype=float)
+        diff = diff[np.isfinite(diff)]
+        if diff.empty:
+            out.append(no_data(experiment=NAME, claim=claim, statement=statement, kind=Kind.EMPIRICAL,
+                               why=f"need softplus and {other} heads at the same seeds and lrs"))
+            continue
+        rule = above(0)
+        by_lr = diff.groupby(level="lr").mean()
+        out.append(empirical(experiment=NAME, claim=claim, statement=statement, rule=rule,
+                             evidence=over_seeds(diff.groupby(level="seed").mean(), rule),
+                             expected=f"> 0 (softplus minus {other}: mean prediction on zero-target test points)",
+                             detail="paired by seed and lr, per seed the mean over learning rates; by lr: "
+                                    + ", ".join(f"{a:g}: {b:+.3f}" for a, b in by_lr.items())
+                                    + "; mean bias: " + ", ".join(
+                                        f"{h} {v:+.3f}" for h, v in ok.groupby("head")["zero_target_bias"].mean().items())
+                                    + f"; {div_note('softplus', other)} (a pair with a diverged side is dropped)"))
     return out
 
 
-def figures(df: pd.DataFrame) -> dict:
+def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
     use_style()
-    m = _metrics(df)
+    m = summarize(df, params)
     sc = df[df["metric"] == "prediction"]
     if m.empty:
         return {}
@@ -160,21 +283,22 @@ def figures(df: pd.DataFrame) -> dict:
         ax.set_title(f"head: {head} (lr {lr0:g})")
         ax.set_xlabel("target")
         ax.set_ylabel("prediction")
+    ok = m[~m["diverged"].astype(bool)]
     ax = axes[-2]
     for i, head in enumerate(heads):
-        g = m[m["head"] == head]
-        mm, lo, hi = mean_ci(g["zero_target_bias"])
+        per_seed = ok[ok["head"] == head].groupby("seed")["zero_target_bias"].mean()
+        mm, lo, hi = mean_ci(per_seed)
         ax.bar(i, mm, color=col[head], yerr=[[mm - lo], [hi - mm]] if np.isfinite(lo) else None, capsize=3)
     ax.set_xticks(range(len(heads)), heads)
     ax.axhline(0, color="k", lw=0.6)
-    ax.set_ylabel("mean prediction on zero targets")
+    ax.set_ylabel("mean prediction on zero targets\n(95% CI over seeds)")
     ax = axes[-1]
     for head in heads:
-        g = m[m["head"] == head].groupby("lr")["head_dead"].mean()
+        g = ok[ok["head"] == head].groupby("lr")["dead"].mean()
         ax.plot(g.index, g.values, "o-", color=col[head], label=head)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("fraction of runs with a dead head")
+    ax.set_ylabel("fraction of seeds with a dead head\n(constant output on the training set)")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7)
     fig.suptitle("Output constraints: hard (ReLU) vs soft (Softplus) non-negativity")

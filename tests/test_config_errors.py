@@ -20,7 +20,8 @@ CASES = [
     (["activation.slope=steep"], "activation.slope=steep"),
     (["model.dept=3"], "model.dept: no such key; valid keys: depth, width"),
     (["+model.dept=3"], "model.dept: no such key; valid keys: depth, width"),
-    (["+params.nope=1"], "params.nope: no such key; valid keys: vanish_max_ratio"),
+    (["+params.nope=1"], "params.nope: no such key; valid keys: none"),  # gradient_flow has none
+    (["experiment=gelu_approx", "+params.nope=1"], "params.nope: no such key; valid keys: z_max, points"),
     (["model.init=xavier"], "model.init=xavier: Invalid value 'xavier', expected one of [gaussian, orthogonal]"),
     (["model.depth=["], "model.depth=[: cannot parse"),
     (["task=imagenet"], "task=imagenet: no such option; valid choices: digits, mnist1d, sine, teacher, xor"),
@@ -30,6 +31,14 @@ CASES = [
     # a bad value anywhere in a grid stops the sweep before its first run
     (["-m", "model.depth=2,-1"], "model.depth=-1: must be an integer >= 1"),
     (["-m", "activation=relu,tanh", "trainer.lr=0.1,0"], "trainer.lr=0"),
+    # non-finite floats, out-of-range seeds, unrepresentable rates, impossible sizes
+    (["model.weight_scale=inf"], "model.weight_scale=inf: must be a finite number"),
+    (["activation=leaky_relu", "activation.slope=nan"], "activation.slope=nan: must be a finite number"),
+    (["task.noise=-inf"], "task.noise=-inf: must be a finite number"),
+    (["seed=-1"], "seed=-1: must be an integer in [0, 2^32 - 1]"),
+    (["seed=4294967296"], "seed=4294967296: must be an integer in [0, 2^32 - 1]"),
+    (["trainer.lr=1e308"], "trainer.lr=1e+308: not representable in trainer.dtype=float32"),
+    (["model.width=100000", "model.depth=100000"], "GiB"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -29,8 +30,31 @@ def test_tanh_below_one_is_ordered(sw):
     assert chi1(get_activation("tanh"), sw, 0.0) == pytest.approx(sw**2, rel=1e-6)
 
 
-def test_tanh_chaotic_value():
-    assert chi1(get_activation("tanh"), 1.5, 0.0) == pytest.approx(1.1393, abs=1e-4)
+def _quad_expect(f, q: float) -> float:
+    """E[f(sqrt(q) z)], z ~ N(0, 1), by adaptive quadrature (scipy), not Gauss-Hermite."""
+    from scipy.integrate import quad
+
+    val, _ = quad(lambda z: f(math.sqrt(q) * z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi),
+                  -np.inf, np.inf, epsabs=1e-13, epsrel=1e-12)
+    return val
+
+
+@pytest.mark.parametrize("sw,sb", [(1.5, 0.0), (2.5, 0.0), (1.2, 0.3), (0.8, 0.5)])
+def test_tanh_chi1_against_quad_and_root_finding(sw, sb):
+    """q* as the root of q - sw^2 E[tanh^2] - sb^2 (brentq on the quad map, away from the unstable
+    q = 0 when sb = 0), chi_1 = sw^2 E[sech^4(sqrt(q*) z)]: another method than actlab.meanfield."""
+    from scipy.optimize import brentq
+
+    def gap(q):
+        return sw**2 * _quad_expect(lambda u: math.tanh(u) ** 2, q) + sb**2 - q
+
+    q_star = brentq(gap, 1e-6, sw**2 + sb**2 + 1.0, xtol=1e-14)
+    expected = sw**2 * _quad_expect(lambda u: (2 * math.exp(-abs(u)) / (1 + math.exp(-2 * abs(u)))) ** 4, q_star)
+    act = get_activation("tanh")
+    # 200-node Gauss-Hermite on tanh (complex poles at i pi / (2 sqrt q)) is good to ~1e-8 in q*
+    # and ~1e-6 in chi_1 at sw = 2.5 (mpmath agrees with quad to 1e-15); the claims need 1e-2
+    assert fixed_point(act, sw, sb) == pytest.approx(q_star, rel=1e-6)
+    assert chi1(act, sw, sb) == pytest.approx(expected, rel=1e-5)
 
 
 def test_linear_and_depth_scale():
