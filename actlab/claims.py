@@ -61,6 +61,9 @@ class Claim:
     n: int = 0  # seeds behind the interval (empirical); items checked (math)
     rule: str = ""  # how the verdict was computed, e.g. "95% t interval over seeds above 0"
     detail: str = ""
+    # a math claim without data fails `actlab-verify` unless it does not apply to these runs
+    # (say, a property of plain SGD in a table trained with Adam)
+    required: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "kind", Kind(self.kind))
@@ -85,9 +88,11 @@ COLUMNS = [f for f in Claim.__dataclass_fields__]
 
 
 def no_data(*, experiment: str, claim: str, statement: str, kind: Kind | str, expected: str = "",
-            why: str) -> Claim:
+            why: str, applies: bool = True) -> Claim:
+    """A claim the table cannot judge. `applies=False`: the claim does not apply to these runs
+    (so a missing math claim is not a verification failure); `why` says why."""
     return Claim(experiment=experiment, claim=claim, statement=statement, kind=kind,
-                 verdict=Verdict.NO_DATA, expected=expected, detail=why)
+                 verdict=Verdict.NO_DATA, expected=expected, detail=why, required=applies)
 
 
 def math_claim(*, experiment: str, claim: str, statement: str, measured: float, expected: str,
@@ -123,8 +128,8 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     from scipy import stats  # imported here: ~0.7 s that training jobs never need
 
     sd = float(v.std(ddof=1))
-    if sd == 0.0:
-        return m, m, m
+    if sd <= 1e-12 * max(1.0, abs(m)):  # every seed agrees (to rounding): no spread to build on
+        return m, math.nan, math.nan
     half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * sd / math.sqrt(len(v)))
     return m, m - half, m + half
 
@@ -224,6 +229,13 @@ def over_seeds(values, rule: Rule, *, log: bool = False) -> Evidence:
     v = np.asarray(values, dtype=float).ravel()
     bad = ~np.isfinite(v) | ((v <= 0) if log else False)
     keep = v[~bad]
+    if not log and len(keep) and np.isin(keep, (0.0, 1.0)).all() and keep.any():
+        # one yes/no outcome per seed: the exact binomial interval, which stays honest when every
+        # seed agrees (a t interval would collapse to a point). All zeros is left to the t rule:
+        # no spread, no interval, and an estimate of exactly 0 supports no "above 0"
+        ev = proportion(int(keep.sum()), len(keep), rule)
+        return Evidence(ev.estimate, ev.lo, ev.hi, ev.n, int(bad.sum()),
+                        ev.method.replace("rate", "yes/no per seed:"))
     f = geo_mean_ci if log else mean_ci
     m, lo, hi = f(keep, rule.level) if len(keep) else (math.nan, math.nan, math.nan)
     what = "geometric mean" if log else "mean"
@@ -255,6 +267,11 @@ def paired(summary: pd.DataFrame, value: str, by: str, a, b, on: Iterable[str] =
     on = list(on)
     left = summary[summary[by] == a].set_index(on)[value]
     right = summary[summary[by] == b].set_index(on)[value]
+    for side, label in ((left, a), (right, b)):
+        if side.index.duplicated().any():
+            dup = side.index[side.index.duplicated()][0]
+            raise ValueError(f"paired: {by}={label!r} has several rows for {dict(zip(on, np.atleast_1d(dup)))}; "
+                             "summarize must give one row per seed and condition")
     both = left.index.intersection(right.index)
     return (left[both] - right[both]).sort_index()
 
@@ -283,11 +300,12 @@ def format_table(df: pd.DataFrame) -> str:
     return "\n".join([line(cols), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def run_claims(module, name: str, table: pd.DataFrame, params) -> list[Claim]:
+def run_claims(exp, table: pd.DataFrame, params) -> list[Claim]:
     """One experiment's claims on its table: summarize, then judge. A claim function that breaks
     yields one `error` row (and `actlab-verify` exits 1), not a crash."""
+    name = exp.name
     try:
-        return list(module.claims(module.summarize(table, params), params))
+        return list(exp.claims(exp.summarize(table, params), params))
     except Exception as e:
         return [Claim(experiment=name, claim="claims", statement="The experiment's claims could be "
                       "evaluated.", kind=Kind.EMPIRICAL, verdict=Verdict.ERROR,
@@ -299,9 +317,9 @@ def evaluate(experiments: dict, tables: dict[str, pd.DataFrame], params: dict | 
     used (`params[name]`; the experiment's defaults where none were recorded)."""
     out: list[Claim] = []
     params = params or {}
-    for name, module in experiments.items():
+    for name, exp in experiments.items():
         if name in tables:
-            out += run_claims(module, name, tables[name], params.get(name) or module.Params())
+            out += run_claims(exp, tables[name], params.get(name) or exp.params())
     return out
 
 
@@ -316,7 +334,8 @@ def problems(claims: list[Claim], smoke_only: dict[str, bool] | None = None) -> 
             lines.append(f"FAILED: {where}: measured {c.measured:.6g}, expected {c.expected}; {c.detail}")
         elif c.verdict is Verdict.ERROR:
             lines.append(f"ERROR: {where}: claims raised {c.detail}")
-        elif c.kind is Kind.MATH and c.verdict is Verdict.NO_DATA and not smoke_only.get(c.experiment):
+        elif (c.kind is Kind.MATH and c.verdict is Verdict.NO_DATA and c.required
+              and not smoke_only.get(c.experiment)):
             lines.append(f"NO DATA: {where}: {c.detail} (a math claim needs its runs: rerun "
                          f"`actlab -m experiment={c.experiment}`)")
     return lines

@@ -115,13 +115,12 @@ class ConfigError(ValueError):
     """A bad value in the configuration: the message names the key and the valid choices."""
 
 
-def register_configs() -> None:
-    from experiments import EXPERIMENTS
-
+def register_configs(experiments: dict) -> None:
+    """The schema and each experiment's Params, from the registry the composition root passes."""
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
-    for name, module in EXPERIMENTS.items():
-        cs.store(group="params", name=name, node=module.Params)
+    for name, exp in experiments.items():
+        cs.store(group="params", name=name, node=exp.params)
 
 
 def _no_unknown_keys(cfg: Any) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,6 @@ import pandas as pd
 from actlab.claims import claims_table, evaluate
 from actlab.results import atomic_write_text
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 TEMPLATE = "report.html.j2"
 VERDICT_MARK = {"pass": "pass", "fail": "FAIL", "reproduced": "reproduced", "partly": "partly",
                 "not reproduced": "not reproduced", "no data": "no data", "error": "ERROR"}
@@ -43,24 +41,6 @@ def _interval(row) -> str:
     return ""
 
 
-def _summary(module) -> tuple[str, str]:
-    """The module docstring's first paragraph after its title line."""
-    doc = (module.__doc__ or "").strip().split("\n\n")
-    title = doc[0].strip()
-    body = next((p for p in doc[1:] if not p.lstrip().startswith(("Run", "One", "With", "Variation"))), "")
-    return title, " ".join(body.split())
-
-
-def _command(name: str) -> str:
-    path = CONFIG_DIR / "experiment" / f"{name}.yaml"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            m = re.match(r"#\s*Run(?: the grid)?:\s*(.+)", line)
-            if m:
-                return m.group(1).strip()
-    return f"actlab -m experiment={name}"
-
-
 def build_report(out: Path, tables: dict[str, pd.DataFrame], experiments: dict,
                  params: dict | None = None) -> tuple[Path, Path]:
     table = claims_table(evaluate(experiments, tables, params))
@@ -70,12 +50,12 @@ def build_report(out: Path, tables: dict[str, pd.DataFrame], experiments: dict,
     for exp in experiments:
         if exp not in tables:
             continue
-        title, body = _summary(experiments[exp])
+        e = experiments[exp]
         sections.append({
-            "name": exp, "title": title, "body": body,
+            "name": exp, "title": e.title, "body": e.summary,
             "figures": [f for f in figs if f.stem == exp or f.stem.startswith(exp + "_")],
             "claims": [_row(r) for _, r in table[table["experiment"] == exp].iterrows()],
-            "rerun": f"{_command(exp)} out_dir={out}",
+            "rerun": f"{e.command} out_dir={out}",
             "then": f"actlab-collect --out {out} && actlab-report --out {out}",
         })
     rows = [_row(r) for _, r in table.iterrows()]

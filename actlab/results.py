@@ -38,8 +38,6 @@ CONFIG_COLUMNS = {
     "batch_size": "trainer.batch_size",
     "dtype": "trainer.dtype",
 }
-# Keys that do not change what a run computes, so they do not enter its name.
-_NOT_IN_NAME = ("out_dir", "force", "seeds", "trainer.device", "trainer.threads", "scale")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -76,50 +74,38 @@ def config_dict(cfg: DictConfig) -> dict:
     return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
 
 
-def _drop_unused_activation_keys(d: dict) -> None:
-    from actlab.activations import ACTIVATION_KEYS, USES
-
-    for node in (d.get("activation", {}),):
-        used = USES.get(node.get("name"), ())
-        for key in ACTIVATION_KEYS:
-            if key not in used:
-                node.pop(key, None)
-
-
-def run_name(cfg: DictConfig) -> str:
-    """Readable prefix + a hash of everything that changes the computation."""
-    d = config_dict(cfg)
-    _drop_unused_activation_keys(d)
-    for key in _NOT_IN_NAME:
-        parts = key.split(".")
-        node = d
-        for p in parts[:-1]:
-            node = node.get(p, {})
-        node.pop(parts[-1], None)
-    digest = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
-    m = cfg.model
-    return (f"{cfg.activation.name}_d{m.depth}_w{m.width}_s{m.weight_scale:g}_"
-            f"{cfg.task.name}_seed{cfg.seed}_{digest}")
+def run_name(effective: dict) -> str:
+    """Readable prefix + a hash of the effective config (actlab.effective): everything that can
+    change what the run computes, and nothing else."""
+    digest = hashlib.sha1(json.dumps(effective, sort_keys=True).encode()).hexdigest()[:10]
+    parts = []
+    if "activation" in effective:
+        parts.append(effective["activation"]["name"])
+    if "model" in effective:
+        m = effective["model"]
+        parts.append(f"d{m['depth']}_w{m['width']}_s{m['weight_scale']:g}")
+    if "task" in effective:
+        parts.append(effective["task"]["name"])
+    return "_".join(parts + [f"seed{effective['seed']}", digest])
 
 
-def config_columns(cfg: DictConfig, experiment: str, run_id: str) -> dict:
-    cols = {
-        "run_id": run_id,
-        "experiment": experiment,
-        "activation": cfg.activation.name,
-        "depth": cfg.model.depth,
-        "width": cfg.model.width,
-        "weight_scale": cfg.model.weight_scale,
-        "task": cfg.task.name,
-        "seed": cfg.seed,
-    }
-    from actlab.activations import USES
+def config_columns(effective: dict, experiment: str, run_id: str) -> dict:
+    """The table's config columns from the effective config: a group or activation parameter the
+    run does not read is an empty cell, not a value that looks meaningful."""
+    def pick(key: str):
+        node = effective
+        for p in key.split("."):
+            if not isinstance(node, dict) or p not in node:
+                return None
+            node = node[p]
+        return _plain(node)
 
-    used = USES.get(cfg.activation.name, ())
+    cols = {"run_id": run_id, "experiment": experiment, "activation": pick("activation.name"),
+            "depth": pick("model.depth"), "width": pick("model.width"),
+            "weight_scale": pick("model.weight_scale"), "task": pick("task.name"),
+            "seed": effective["seed"]}
     for col, key in CONFIG_COLUMNS.items():
-        cols[col] = _plain(OmegaConf.select(cfg, key))
-        if key.startswith("activation.") and key.split(".")[1] not in used:
-            cols[col] = None  # a parameter this activation does not read
+        cols[col] = pick(key)
     return cols
 
 

@@ -1,19 +1,20 @@
-"""One module per phenomenon. Each module defines:
+"""The experiments: one module per phenomenon, each building one `actlab.experiment.Experiment`.
 
-  Params             a dataclass of the experiment's own typed parameters (config key `params`)
-  run(cfg, device)   -> actlab.trainer.TrainResult: the tidy rows of one configured run
-  run_seeds(cfg, device, seeds) (optional) -> {seed: TrainResult}: several seeds trained
-                     together (actlab.batched); a folded seed sweep uses it when it exists
-  summarize(df, params) -> DataFrame: one row per seed (the unit of replication) per condition,
-                     from the collected table and the Params its runs used
-  claims(summary, params) -> list[actlab.claims.Claim], judged by actlab.claims' rules from the
-                     summary alone (intervals over seeds; math claims against a reference
-                     computed another way than the code under test)
-  figures(df, params) -> dict[name, matplotlib Figure], drawn from the table (and its summary)
+A module defines its run parameters (`Params`, a dataclass: config key `params`; a choice among
+named values is an Enum, so a bad value fails when the config is composed), `run(cfg, device)`
+and optionally `run_seeds(cfg, device, seeds)`, `summarize(table, params)` (one row per seed per
+condition) and `claims(summary, params)`, and ends with its record, `EXPERIMENT`: name, title,
+summary, the command that reruns its default grid, those functions, the shared config groups its
+runs read (`reads`: a key of any other group has no effect) and its figures as a
+"module:function" path into `experiments/figures/`, imported only when figures are drawn. An
+experiment module never imports its figure module or `actlab.plotting`.
 
-Adding an experiment is one module here, one entry below and one `configs/experiment/*.yaml`.
+Adding an experiment: one module here ending with its EXPERIMENT, one figure module
+`experiments/figures/<name>.py` with `figures(table, params) -> {name: Figure}`, one line in
+REGISTRY below and one `configs/experiment/<name>.yaml`.
 """
 
+from actlab.experiment import Experiment
 from experiments import (
     born_dead,
     continual,
@@ -30,18 +31,18 @@ from experiments import (
     softplus_revival,
 )
 
-EXPERIMENTS = {
-    "gradient_flow": gradient_flow,
-    "gradient_chain": gradient_chain,
-    "saturation": saturation,
-    "signal_propagation": signal_propagation,
-    "dead_relu": dead_relu,
-    "born_dead": born_dead,
-    "softplus_revival": softplus_revival,
-    "gelu_approx": gelu_approx,
-    "linear_collapse": linear_collapse,
-    "linear_regions": linear_regions,
-    "nonmonotonic": nonmonotonic,
-    "output_constraint": output_constraint,
-    "continual": continual,
-}
+REGISTRY: dict[str, Experiment] = {e.name: e for e in (
+    gradient_flow.EXPERIMENT,
+    gradient_chain.EXPERIMENT,
+    saturation.EXPERIMENT,
+    signal_propagation.EXPERIMENT,
+    dead_relu.EXPERIMENT,
+    born_dead.EXPERIMENT,
+    softplus_revival.EXPERIMENT,
+    gelu_approx.EXPERIMENT,
+    linear_collapse.EXPERIMENT,
+    linear_regions.EXPERIMENT,
+    nonmonotonic.EXPERIMENT,
+    output_constraint.EXPERIMENT,
+    continual.EXPERIMENT,
+)}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 import pandas as pd
@@ -43,11 +44,24 @@ from actlab.claims import (
     no_data,
     proportion,
 )
-from actlab.plotting import colors, plt, use_style
+from actlab.experiment import Experiment
 from actlab.trainer import TrainResult
 
 NAME = "born_dead"
-INITS = ("he", "rai")
+
+
+class InitScheme(str, Enum):
+    """How the weights are drawn. A str, so it compares, prints and fills a table cell as its value,
+    while the typed schema refuses any other value when the config is composed."""
+
+    he = "he"  # He-normal
+    rai = "rai"  # randomized asymmetric initialization: one Beta(2, 1) weight per neuron
+
+    def __str__(self) -> str:
+        return self.value
+
+
+INITS = tuple(i.value for i in InitScheme)
 
 
 @dataclass
@@ -55,7 +69,7 @@ class Params:
     samples: int = 1000  # networks per (depth, width, init)
     depths: list[int] = field(default_factory=lambda: [2, 3, 5, 10, 15, 20, 30, 40, 50])
     widths: list[int] = field(default_factory=lambda: [2, 3, 4, 5, 10])
-    inits: list[str] = field(default_factory=lambda: list(INITS))
+    inits: list[InitScheme] = field(default_factory=lambda: list(InitScheme))
     R: float = 1.0  # input domain [-R, R]
     grid: int = 201  # input points (odd: includes 0)
     chunk: int = 500  # networks per batched computation (memory bound)
@@ -330,43 +344,24 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Figure
-
-
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    use_style()
-    s = summarize(df, params)
-    if s.empty:
-        return {}
-    g = _pooled(s)
-    ci = [_cp(k, n, 0.95) for k, n in zip(g["dead"], g["samples"])]
-    g["lo"], g["hi"] = [c[0] for c in ci], [c[1] for c in ci]
-    biases = sorted(g["bias_scale"].unique())
-    inits = [i for i in INITS if i in set(g["init"])]
-    fig, axes = plt.subplots(1, len(inits) * len(biases), figsize=(4.0 * len(inits) * len(biases), 3.4),
-                             squeeze=False, sharey=True)
-    widths = sorted(g["width"].unique())
-    col = colors(widths)
-    for ax, (init, b) in zip(axes[0], [(i, b) for b in biases for i in inits]):
-        d = g[(g["init"] == init) & (g["bias_scale"] == b)]
-        for width in widths:
-            t = d[d["width"] == width].sort_values("depth")
-            ax.plot(t["depth"], t["probability"], "o-", color=col[width], label=f"width {int(width)}")
-            ax.fill_between(t["depth"], t["lo"], t["hi"], color=col[width], alpha=0.2)
-            if init == "he" and b == 0:
-                ax.plot(t["depth"], t["upper_bound"], "--", color=col[width], lw=0.9)
-                ax.plot(t["depth"], t["lower_bound"], ":", color=col[width], lw=0.9)
-                ex = t[t["exact"].notna()]
-                ax.scatter(ex["depth"], ex["exact"], marker="x", color="k", zorder=5)
-        ax.set_title(f"{'He normal' if init == 'he' else 'RAI'}, σ_b = {b:g}")
-        ax.set_xlabel("depth")
-        ax.set_ylim(-0.02, 1.02)
-    axes[0][0].set_ylabel("P(constant function at birth)")
-    axes[0][0].plot([], [], "k--", lw=0.9, label="upper 1 - (1 - 2^-w)^(d-1)")
-    axes[0][0].plot([], [], "k:", lw=0.9, label="lower 1 - (1 - 4^-w)^(d-1)")
-    axes[0][0].scatter([], [], marker="x", color="k", label="exact at depth 2")
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Born dead: deep narrow ReLU nets at initialization (95% Clopper-Pearson bands)")
-    fig.tight_layout()
-    return {"born_dead": fig}
+EXPERIMENT = Experiment(
+    name=NAME,
+    title="Deep narrow ReLU networks are dead at birth.",
+    summary=(
+        "A Monte Carlo over thousands of randomly initialized ReLU MLPs with a 1-D input "
+        "counts, per depth, width and initialization (He, or randomized asymmetric "
+        "initialization), the nets born dead: constant on a grid over [-R, R]. Claimed: with "
+        "zero biases and He init the probability lies between the proven bounds 1 - (1 - "
+        "4^-w)^(d-1) and 1 - (1 - 2^-w)^(d-1) and equals 4^-w (3 - 2^(1-w)) at depth 2; it "
+        "rises with depth and is near one for deep narrow nets; randomized asymmetric "
+        "initialization lowers it."
+    ),
+    command="actlab -m experiment=born_dead",
+    params=Params,
+    run=run,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.born_dead:figures",
+    # only model.bias_scale: its relu nets and its weights are drawn by itself
+    reads=("model",),
+)

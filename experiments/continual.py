@@ -24,6 +24,7 @@ judged at a Bonferroni-adjusted level (THRESHOLDS).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import Enum
 
 import numpy as np
 import pandas as pd
@@ -38,12 +39,11 @@ from actlab.claims import (
     above,
     below,
     empirical,
-    mean_ci,
     no_data,
     over_seeds,
     paired,
 )
-from actlab.plotting import colors, plt, use_style
+from actlab.experiment import Experiment
 from actlab.probes import unit_stats
 from actlab.runner import build_model, build_task
 from actlab.tasks import Task
@@ -52,10 +52,31 @@ from actlab.trainer import TrainResult, train
 NAME = "continual"
 
 
+class TaskSequence(str, Enum):
+    """The task sequence. A str, so it compares, prints and fills a table cell as its value, while
+    the typed schema refuses any other value when the config is composed."""
+
+    split = "split"  # disjoint pairs of classes
+    permuted = "permuted"  # a fixed random input permutation per task, shared head
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Head(str, Enum):
+    """The output head of a split sequence (a permuted one always shares its head)."""
+
+    task = "task"  # logits masked to the current task's classes
+    shared = "shared"  # no mask
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class Params:
-    sequence: str = "split"  # split | permuted
-    head: str = "task"  # split only: task (logits masked to the task's classes) | shared
+    sequence: TaskSequence = TaskSequence.split
+    head: Head = Head.task  # split only
     n_tasks: int = 10  # permuted: sequence length (split: 5 pairs of classes)
     steps_per_task: int = 200
 
@@ -83,9 +104,8 @@ def make_sequence(base: Task, p, seed: int) -> list[tuple[Task, torch.Tensor]]:
             out.append((Task(base.x_train[:, perm], base.y_train, base.x_test[:, perm], base.y_test,
                              "classification", base.out_dim), zero))
     else:
-        from actlab.config import ConfigError
-
-        raise ConfigError(f"params.sequence={p.sequence!r}: unknown; valid choices: split, permuted")
+        raise ValueError(f"sequence {p.sequence!r}: unknown; valid choices: "
+                         f"{', '.join(s.value for s in TaskSequence)}")
     return out
 
 
@@ -140,10 +160,6 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult
     sequences are the same for every seed; permuted ones differ (their permutations come from the
     seed), so each seed trains on its own permuted copy of the data, stacked."""
     p = cfg.params
-    if p.head not in ("task", "shared"):
-        from actlab.config import ConfigError
-
-        raise ConfigError(f"params.head={p.head!r}: unknown; valid choices: task, shared")
     base = build_task(cfg, device)
     shared = p.sequence == "split"  # the same tasks for every seed
     seqs = (dict.fromkeys(seeds, make_sequence(base, p, seeds[0])) if shared
@@ -404,74 +420,28 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     return out
 
 
-def _split_figure(acc: pd.DataFrame, summ: pd.DataFrame, labels: list[str], col: dict, head: str):
-    show = [lab for lab in labels if lab in ("relu", "leaky_relu 0.3", "leaky_relu 0.1", "tanh")][:3] or labels[:3]
-    fig, axes = plt.subplots(1, len(show) + 2, figsize=(3.3 * (len(show) + 2), 3.2))
-    for ax, lab in zip(axes, show):
-        mat = acc[acc["label"] == lab].groupby(["task_trained", "task_eval"])["value"].mean().unstack()
-        im = ax.imshow(mat.values, vmin=0, vmax=1, cmap="viridis")
-        ax.set_title(lab)
-        ax.set_xlabel("evaluated on task")
-        ax.set_ylabel("after training task")
-        ax.grid(False)
-    fig.colorbar(im, ax=axes[len(show) - 1], fraction=0.046)
-    ok = summ[~summ["diverged"].astype(bool)]
-    for ax, column, ylabel in ((axes[-2], "forgetting_first", "forgetting of task 0"),
-                               (axes[-1], "protected", f"protected fraction (|dW| < {PROTECT_EPS:g} row RMS)")):
-        lk = ok[ok["activation"] == "leaky_relu"].groupby("slope")[column]
-        if len(lk):
-            s = lk.agg(["mean", "sem"]).fillna(0)
-            ax.errorbar(s.index, s["mean"], yerr=1.96 * s["sem"], fmt="o-", capsize=3,
-                        color=col.get("leaky_relu 0.1", "C0"), label="leaky_relu (mean over seeds, 95%)")
-        r = ok[ok["activation"] == "relu"][column]
-        if len(r):
-            m, lo, hi = mean_ci(r.dropna())
-            ax.axhline(m, color="k", label="relu (band: 95% CI)")
-            if np.isfinite(lo):
-                ax.axhspan(lo, hi, color="k", alpha=0.1)
-        ax.set_xscale("log")
-        ax.set_xlabel("leaky slope")
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"Split tasks (head={head}): accuracy matrices (mean over seeds), forgetting and "
-                 "protection vs leakiness")
-    fig.tight_layout()
-    return fig
-
-
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    """Split sequences: one figure per head setting; permuted: plasticity over the sequence. Other
-    settings that vary in the table (lr, width, ...) are averaged in these pictures; the claims
-    keep them apart."""
-    use_style()
-    df = df.assign(label=_label(df))
-    acc = df[df["metric"] == "accuracy"]
-    if acc.empty:
-        return {}
-    summ = summarize(df, params)
-    labels = sorted(acc["label"].unique(), key=lambda s: (not s.startswith("relu"), s))
-    col = colors(labels)
-    figs = {}
-    split = acc[acc["sequence"] == "split"]
-    for k, head in enumerate(sorted(split["head"].unique(), key=lambda h: h != "task")):
-        figs["continual" if k == 0 else f"continual_{head}"] = _split_figure(
-            split[split["head"] == head], summ[(summ["sequence"] == "split") & (summ["head"] == head)],
-            labels, col, head)
-    perm = acc[(acc["sequence"] == "permuted") & (acc["task_trained"] == acc["task_eval"])]
-    if not perm.empty:
-        fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
-        dead = df[(df["sequence"] == "permuted") & (df["metric"] == "dead_fraction")]
-        for lab in labels:
-            g = perm[perm["label"] == lab].groupby("task_trained")["value"].agg(["mean", "sem"]).fillna(0)
-            axes[0].errorbar(g.index, g["mean"], yerr=1.96 * g["sem"], color=col[lab], label=lab, capsize=2)
-            d = dead[dead["label"] == lab].groupby("task")["value"].mean()
-            axes[1].plot(d.index, d.values, "o-", color=col[lab], label=lab)
-        axes[0].set_xlabel("task index")
-        axes[0].set_ylabel("accuracy on the new task")
-        axes[1].set_xlabel("task index")
-        axes[1].set_ylabel("dead fraction (mean over layers)")
-        axes[0].legend(fontsize=7)
-        fig.suptitle("Permuted tasks: plasticity over a long sequence")
-        fig.tight_layout()
-        figs["continual_plasticity"] = fig
-    return figs
+EXPERIMENT = Experiment(
+    name=NAME,
+    title=(
+        "Continual learning: does leakiness speed up forgetting, and what does ReLU's protection "
+        "cost?"
+    ),
+    summary=(
+        "One MLP is trained on a sequence of tasks from real data (MNIST-1D or scikit-learn's "
+        "digits): split pairs of classes with a task-masked or shared head, or permuted inputs "
+        "with a shared head; after each task the accuracy on every task is measured, and over "
+        "each task the fraction of hidden weights that barely moved (protected). Claimed, each "
+        "family at a Bonferroni-adjusted level: leaky relu forgets the first task more than "
+        "relu, relu protects more weights than leaky relu, and on permuted sequences the "
+        "accuracy on each new task falls over the sequence (loss of plasticity)."
+    ),
+    command="actlab -m experiment=continual",
+    params=Params,
+    run=run,
+    run_seeds=run_seeds,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.continual:figures",
+    # build_task/build_model/train(_many); trainer.steps <- params.steps_per_task
+    reads=("activation", "model", "task", "trainer"),
+)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ from actlab.claims import (
     over_seeds,
     paired,
 )
-from actlab.plotting import colors, plt, use_style
+from actlab.experiment import Experiment
 from actlab.runner import build_model, build_task
 from actlab.trainer import TrainResult, train
 
@@ -53,9 +54,21 @@ TRACKED = ("off_fraction", "ever_off_units", "came_back_units", "stayed_off_unit
            "off_weight_change", "off_weight_rel_change")
 
 
+class Cause(str, Enum):
+    """Which setting a run sweeps: a str, so it compares, prints and fills a table cell as its
+    value ("lr"), while the typed schema refuses any other value when the config is composed."""
+
+    lr = "lr"  # large learning-rate steps (trainer.lr)
+    bias = "bias"  # a negative shift added to hidden biases at initialization (params.bias_shift)
+    narrow = "narrow"  # narrow layers (model.width)
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class Params:
-    cause: str = "lr"  # lr | bias | narrow: which setting this run sweeps
+    cause: Cause = Cause.lr  # which setting this run sweeps
     lrs: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.1, 0.2])
     bias_shifts: list[float] = field(default_factory=lambda: [0.0, -2.0, -3.0, -4.0])
     widths: list[int] = field(default_factory=lambda: [2, 3, 4, 8])
@@ -127,10 +140,6 @@ def _unit_tracker():
 
 
 def _values(p) -> list:
-    if p.cause not in CAUSES:
-        from actlab.config import ConfigError
-
-        raise ConfigError(f"params.cause={p.cause!r}: unknown; valid choices: {', '.join(CAUSES)}")
     if p.shift_layers < 0:
         from actlab.config import ConfigError
 
@@ -196,10 +205,12 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     later log step to come back in, units that came back), the number of layer-1 unit-intervals
     that stayed off and how far their weights moved. A training that diverged keeps its row with
     `diverged` True and every value NaN (its last values describe the blow-up, not the net)."""
-    cols = ["label", *KEYS, "lr", "width", "bias_shift", "diverged", *SUMMARY_VALUES]
+    cols = ["label", *KEYS, "lr", "width", "bias_shift", "optimizer", "diverged", *SUMMARY_VALUES]
     if df.empty or "cause" not in df.columns:
         return pd.DataFrame(columns=cols)
     d = df.copy()
+    if "optimizer" not in d.columns:
+        d["optimizer"] = "sgd"  # a table from before the optimizer was recorded: the trainer's default
     if "slope" not in d.columns:
         d["slope"] = np.nan
     d["slope"] = pd.to_numeric(d["slope"], errors="coerce")
@@ -213,7 +224,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     g = d.groupby(tk)
     base = g.agg(activation=("activation", "first"), slope=("slope", "first"), cause=("cause", "first"),
                  seed=("seed", "first"), lr=("lr", "first"), width=("width", "first"),
-                 bias_shift=("bias_shift", "first"), diverged=("_bad", "any")).reset_index()
+                 bias_shift=("bias_shift", "first"), optimizer=("optimizer", "first"),
+                 diverged=("_bad", "any")).reset_index()
     last = d[d["step"] == d["_last"]]
     layer = last["layer"].astype(float)
 
@@ -245,6 +257,16 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     out.loc[out["diverged"], SUMMARY_VALUES] = np.nan
     out["label"] = [_label(a, s) for a, s in zip(out["activation"], out["slope"])]
     out["seed"] = out["seed"].astype(int)
+    # The claims pair trainings by seed within (label, cause, setting): two trainings there (runs
+    # that differ in a setting this summary does not key on: depth, another width or lr, ...) would
+    # be paired by position. Refused with one line instead.
+    dup = out[out.duplicated(KEYS, keep=False)]
+    if len(dup):
+        r = dup.iloc[0]
+        raise ValueError(f"{NAME}: {len(dup)} trainings share seed and condition (e.g. {r['label']}, "
+                         f"{r['cause']}={r['cause_value']:g}, seed {int(r['seed'])}, runs "
+                         f"{sorted(dup['run_id'].astype(str).unique())[:3]}): they differ in a setting the "
+                         "claims do not key on; collect each setting into its own out_dir")
     return out[cols].sort_values(["label", "cause", "cause_value", "seed"]).reset_index(drop=True)
 
 
@@ -319,22 +341,32 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     statement = ("A first-layer ReLU unit that is dead on the whole (full-batch) training set never "
                  "revives: its incoming weights stop changing.")
     ok_relu = relu[~relu["diverged"]]
-    checked = int(ok_relu["l1_ever_off"].sum()) if len(ok_relu) else 0
+    # The theorem needs plain SGD: Adam (or any momentum) keeps moving a weight whose gradient has
+    # become zero, so a dead unit may move and revive there without anything being wrong.
+    opt = ok_relu["optimizer"].fillna("sgd") if "optimizer" in ok_relu.columns else pd.Series("sgd", ok_relu.index)
+    sgd = ok_relu[opt == "sgd"]
+    other = sorted(set(opt[opt != "sgd"]))
+    not_sgd = (f"{int((opt != 'sgd').sum())} training(s) with optimizer {', '.join(other)} left out "
+               "(the theorem is for plain SGD: momentum moves a weight after its gradient is zero)"
+               if other else "")
+    checked = int(sgd["l1_ever_off"].sum()) if len(sgd) else 0
     if checked == 0:
         out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="math",
                            expected="0 came back; 0 weight change",
-                           why="no first-layer relu unit was dead at a log step before the last"))
+                           why=_join("no first-layer relu unit trained with plain SGD was dead at a log "
+                                     "step before the last", not_sgd),
+                           applies=len(sgd) > 0))  # no SGD training at all: the theorem does not apply
     else:
-        back = float(ok_relu["l1_came_back"].max())
-        move = float(ok_relu["l1_off_move_max"].max())
+        back = float(sgd["l1_came_back"].max())
+        move = float(sgd["l1_off_move_max"].max())
         out.append(math_claim(
             experiment=NAME, claim=cid, statement=statement, measured=back, n=checked,
             expected="0 came back; 0 change (exact: phi'(z) = 0 on every input, so dL/dW = 0)",
             ok=back == 0 and move == 0,
             detail=_join(f"{checked} first-layer unit(s) dead at a log step with a later one to revive in, "
-                         f"over {len(ok_relu)} trainings; most units back in one training {back:g}; largest "
+                         f"over {len(sgd)} trainings; most units back in one training {back:g}; largest "
                          f"|change| of a dead unit's incoming weights between log steps {move:g} over "
-                         f"{int(ok_relu['l1_stayed_off'].sum())} unit-intervals", _n_diverged(relu))))
+                         f"{int(sgd['l1_stayed_off'].sum())} unit-intervals", _n_diverged(relu), not_sgd)))
 
     # -- deeper relu units do come back: per seed, the share of dead deep units that came back
     cid = "relu_deep_units_revive"
@@ -435,39 +467,26 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Figure
-
-
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    use_style()
-    s = summarize(df, params)
-    if s.empty:
-        return {}
-    labels = sorted(s["label"].unique(), key=lambda x: (not x.startswith("relu"), x))
-    col = colors(labels)
-    causes = [c for c in CAUSES if c in set(s["cause"])]
-    fig, axes = plt.subplots(2, len(causes), figsize=(3.4 * len(causes), 5.6), squeeze=False)
-    xlabel = {"lr": "learning rate", "bias": "bias shift at init", "narrow": "width"}
-    panels = (("dead_fraction", "dead fraction (final)"),
-              ("off_fraction", "off fraction: z <= 0 on every input"))
-    for j, cause in enumerate(causes):
-        for i, (value, ylabel) in enumerate(panels):
-            ax = axes[i][j]
-            for lab in labels:
-                g = s[(s["cause"] == cause) & (s["label"] == lab)]
-                if g.empty:
-                    continue
-                st = g.groupby("cause_value")[value].agg(["mean", "sem"])
-                st = st[st["mean"].notna()]
-                ax.errorbar(st.index, st["mean"], yerr=1.96 * st["sem"].fillna(0), marker="o", capsize=2,
-                            color=col[lab], label=lab)
-            ax.set_xlabel(xlabel[cause])
-            ax.set_ylabel(ylabel)
-            ax.set_ylim(-0.03, 1.03)
-            if cause == "lr":
-                ax.set_xscale("log")
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Dying units: three causes (mean over seeds, 95% CI; diverged trainings left out)")
-    fig.tight_layout()
-    return {"dead_relu": fig}
+EXPERIMENT = Experiment(
+    name=NAME,
+    title="How ReLU units die during training, and whether anything brings them back.",
+    summary=(
+        "MLPs with relu and other activations are trained full batch under three causes of "
+        "dying units, each swept inside one run (params.cause): large learning rates, a "
+        "negative bias shift at initialization and narrow layers; at every log step each hidden "
+        "layer's units that are off (dead for relu) are tracked: how many come back and how far "
+        "their incoming weights move. Claimed: relu's dead fraction rises with each cause; a "
+        "dead first-layer relu unit never revives while deeper ones can; leaky relu's off units "
+        "come back, fewer of them end off than relu units end dead, and relu ends with a higher "
+        "training loss at each cause's strongest setting."
+    ),
+    command="actlab -m experiment=dead_relu",
+    params=Params,
+    run=run,
+    run_seeds=run_seeds,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.dead_relu:figures",
+    # build_model/build_task/train(_many); causes set trainer.lr, model.width
+    reads=("activation", "model", "task", "trainer"),
+)

@@ -35,11 +35,10 @@ from actlab.claims import (
     paired,
 )
 from actlab.config import GeluApprox
-from actlab.plotting import colors, plt, use_style
+from actlab.experiment import Experiment
 from actlab.runner import train_run, train_runs
 
 NAME = "gelu_approx"
-FORMS = ("none", "tanh", "sigmoid")
 APPROX = ("tanh", "sigmoid")
 
 
@@ -208,22 +207,45 @@ def gelu_min_ref(z_max: float) -> tuple[float, float, str]:
 def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     """One row per seed per form: the final test loss (nan when the run diverged or failed:
     such a seed has no final loss to compare), and the grid measurements the run recorded."""
-    cols = ["approximate", "seed", "status", "diverged", "final_test_loss", "max_abs_error",
+    settings = [c for c in SETTINGS if c in df.columns]
+    cols = ["approximate", *settings, "seed", "status", "diverged", "final_test_loss", "max_abs_error",
             "max_abs_error_at", "gelu_min", "gelu_min_at"]
     if df.empty:
         return pd.DataFrame(columns=cols)
-    keys = ["approximate", "seed"]
     df = df.assign(approximate=df["approximate"].fillna("none"))
-    status = df.groupby(keys)["status"].first()
-    loss = df[df["metric"] == "test_loss"]
-    final = loss[loss["step"] == loss.groupby("run_id")["step"].transform("max")].groupby(keys)["value"].last()
-    out = pd.DataFrame({"status": status})
+    if "status" not in df.columns:
+        df = df.assign(status="ok")
+    # one row per run: runs that differ in a setting (another lr, width, ...) stay apart rather
+    # than one of them being picked by first()/last() over (form, seed)
+    if "run_id" not in df.columns:
+        df = df.assign(run_id=df["approximate"].astype(str) + "|" + df["seed"].astype(str))
+    out = df.groupby("run_id")[["approximate", *settings, "seed", "status"]].first()
     out["diverged"] = out["status"] != "ok"
+    loss = df[df["metric"] == "test_loss"]
+    final = loss[loss["step"] == loss.groupby("run_id")["step"].transform("max")].groupby("run_id")["value"].last()
     out["final_test_loss"] = final.reindex(out.index)
     out.loc[out["diverged"], "final_test_loss"] = np.nan
     for m in ("max_abs_error", "max_abs_error_at", "gelu_min", "gelu_min_at"):
-        out[m] = df[df["metric"] == m].groupby(keys)["value"].first().reindex(out.index)
-    return out.reset_index()[cols]
+        out[m] = df[df["metric"] == m].groupby("run_id")["value"].first().reindex(out.index)
+    return out.reset_index(drop=True)[cols].sort_values(["approximate", "seed"], ignore_index=True)
+
+
+# What a grid may vary besides the form: final losses are compared within one setting.
+SETTINGS = ("task", "depth", "width", "weight_scale", "init", "bias_scale", "optimizer", "lr", "steps",
+            "batch_size", "dtype")
+
+
+def _settings(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(id suffix, rows) per combination of the SETTINGS that vary ("" and every row if none)."""
+    varying = [c for c in SETTINGS if c in summary.columns and summary[c].nunique(dropna=False) > 1]
+    if not varying:
+        return [("", summary)]
+    out = []
+    for key, g in summary.groupby(varying, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        out.append(("".join(f",{c}={v:g}" if isinstance(v, (int, float, np.number)) else f",{c}={v}"
+                            for c, v in zip(varying, key)), g))
+    return out
 
 
 def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
@@ -260,7 +282,14 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
         out.append(no_data(experiment=NAME, claim="gelu_min", statement=st, kind=Kind.MATH, why="no runs"))
     else:
         zs, gs, why = gelu_min_ref(p.z_max)
-        if why:
+        if not gelu_ref_d(-p.z_max) < 0:
+            # the measured range [-z_max, z_max] stops short of the minimum (z* = -0.75): nothing
+            # here can be checked, which is not a failure of the theorem or of the code
+            out.append(no_data(experiment=NAME, claim="gelu_min", statement=st, kind=Kind.MATH,
+                               expected="an interior minimum in [-z_max, 0]",
+                               why=f"params.z_max = {p.z_max:g} leaves GELU's minimum out of the measured "
+                                   f"range ({why}); rerun with z_max above 0.76", applies=False))
+        elif why:
             out.append(math_claim(experiment=NAME, claim="gelu_min", statement=st,
                                   measured=float(r["gelu_min"].iloc[0]), expected="an interior minimum",
                                   ok=False, n=len(r), detail=why))
@@ -279,10 +308,18 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                        f"{float(dz.max()):.3g} over {len(r)} runs"))
     # same training: equivalence of the paired final test loss
     st = "Training with the approximation gives the same final test loss as exact GELU (paired by seed)."
+    for where, g in _settings(summary):
+        out += _same_training(g, where, st)
+    return out
+
+
+def _same_training(summary: pd.DataFrame, where: str, st: str) -> list[Claim]:
+    T = THRESHOLDS
+    out: list[Claim] = []
     exact = summary[summary["approximate"] == "none"]
     base = float(exact["final_test_loss"].mean()) if len(exact) else math.nan
     for form in APPROX:
-        cid = f"same_training[{form}]"
+        cid = f"same_training[{form}{where}]"
         if form not in set(summary["approximate"]) or exact.empty:
             out.append(no_data(experiment=NAME, claim=cid, statement=st, kind=Kind.EMPIRICAL,
                                why=f"no {'exact' if exact.empty else form} runs"))
@@ -303,36 +340,25 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     return out
 
 
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    use_style()
-    p = params or Params()
-    col = colors(FORMS)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
-    for form in FORMS:
-        z, exact, approx = curve(form, p.z_max, 2401)
-        axes[0].plot(z, approx, color=col[form], label={"none": "exact z·Φ(z)", "tanh": "tanh form",
-                                                        "sigmoid": "z·σ(1.702 z)"}[form],
-                     ls="-" if form == "none" else "--")
-        if form != "none":
-            axes[1].plot(z, (approx - exact), color=col[form], label=form)
-    axes[0].set_xlim(max(-4, -p.z_max), min(3, p.z_max))
-    axes[0].set_ylim(-0.5, 3)
-    axes[0].set_xlabel("z")
-    axes[0].set_ylabel("GELU(z)")
-    axes[0].legend(fontsize=7)
-    axes[1].set_xlabel("z")
-    axes[1].set_ylabel("approximation − exact")
-    axes[1].legend(fontsize=7)
-    loss = df[df["metric"] == "test_loss"].assign(approximate=lambda d: d["approximate"].fillna("none"))
-    for form in FORMS:
-        g = loss[loss["approximate"] == form].groupby("step")["value"].agg(["mean", "min", "max"])
-        if not g.empty:
-            axes[2].plot(g.index, g["mean"], color=col[form], label=form)
-            axes[2].fill_between(g.index, g["min"], g["max"], color=col[form], alpha=0.2)
-    axes[2].set_yscale("log")
-    axes[2].set_xlabel("step")
-    axes[2].set_ylabel("test loss (band: min..max over seeds)")
-    axes[2].legend(fontsize=7)
-    fig.suptitle("GELU and its approximations")
-    fig.tight_layout()
-    return {"gelu_approx": fig}
+EXPERIMENT = Experiment(
+    name=NAME,
+    title="GELU and its two approximations.",
+    summary=(
+        "Exact GELU z * Phi(z) is compared with its tanh and sigmoid approximations: each run "
+        "measures its form's maximum absolute error against the exact function on a dense "
+        "float64 grid, where that error peaks and GELU's minimum, then trains the same network "
+        "with that form. Claimed: the measured maximum errors and GELU's minimum match "
+        "references computed another way (the formulas written out in scipy, extrema by root "
+        "finding on analytic derivatives), and each approximation reaches the same final test "
+        "loss as exact GELU, paired by seed."
+    ),
+    command="actlab -m experiment=gelu_approx",
+    params=Params,
+    run=run,
+    run_seeds=run_seeds,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.gelu_approx:figures",
+    # runner.train_run(s); activation.approximate is the form measured
+    reads=("activation", "model", "task", "trainer"),
+)

@@ -36,7 +36,7 @@ from omegaconf import OmegaConf
 
 from actlab.activations import get_activation
 from actlab.claims import Claim, Kind, above, empirical, math_claim, no_data, over_seeds, paired
-from actlab.plotting import colors, plt, use_style
+from actlab.experiment import Experiment
 from actlab.runner import train_run, train_runs
 from actlab.trainer import TrainResult
 
@@ -414,8 +414,9 @@ def divergence_depth(gain: float, lr: float) -> float:
 
 
 def _divergence_claims(tr: pd.DataFrame) -> list[Claim]:
-    statement = ("Deep linear-activation MLPs with s*a > 1 diverge under one SGD learning rate from "
-                 "the depth where (s*a)^(2L) passes 2/lr on, and the same nets at s*a = 1 do not.")
+    statement = ("Deep linear-activation MLPs with s*a > 1 diverge (in most seeds) under one SGD "
+                 "learning rate from the depth where (s*a)^(2L) passes 2/lr on, and the same nets at "
+                 "s*a = 1 do not.")
     if tr.empty:
         return [no_data(experiment=NAME, claim="training_diverges", statement=statement,
                         kind=Kind.EMPIRICAL, why="no training runs")]
@@ -425,7 +426,7 @@ def _divergence_claims(tr: pd.DataFrame) -> list[Claim]:
                         why="no s*a = 1 control runs")]
     g1 = control[0]
     out = []
-    rule = above(0.0)
+    rule = above(0.5)  # "diverges": in more than half of the seeds, beyond the control's rate
     for (gain, lr), g in tr[tr["gain"] > 1 + 1e-6].groupby(["gain", "lr"]):
         ctrl = tr[(tr["gain"] == g1) & np.isclose(tr["lr"], lr)]
         l_star = divergence_depth(gain, lr)
@@ -453,58 +454,28 @@ def _divergence_claims(tr: pd.DataFrame) -> list[Claim]:
     return out
 
 
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    use_style()
-    figs = {}
-    chain = df[df["form"].isin(FORMS) & (df["metric"] == "dfdw1")]
-    chain = chain[chain["seed"] == chain["seed"].min()]
-    if not chain.empty:
-        acts = list(dict.fromkeys(sorted(chain["activation"])))
-        col = colors(acts)
-        ws = sorted(chain.loc[chain["form"] == "weighted", "chain_weight"].unique())
-        panels = [("article", 1.0)] + [("weighted", w) for w in ws if w != 1.0]
-        fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.3), squeeze=False)
-        for ax, (form, w) in zip(axes[0], panels):
-            d = chain[(chain["form"] == form) & np.isclose(chain["chain_weight"], w)]
-            for act in acts:
-                g = d[d["activation"] == act].drop_duplicates("depth").sort_values("depth")
-                if not g.empty:
-                    ax.plot(g["depth"], g["value"].clip(lower=1e-300), color=col[act], label=act)
-            ax.set_yscale("log")
-            ax.set_ylim(1e-40, 1e20)
-            ax.set_xlabel("chain length L")
-            ax.set_ylabel("|df_L/dw_1|")
-            ax.set_title("article form (w_k = 1)" if form == "article" else f"weighted form, w_k = {w:g}")
-        axes[0][0].legend(ncol=2, loc="lower left")
-        fig.suptitle("The gradient of a one-unit chain is a product of local derivatives")
-        fig.tight_layout()
-        figs["gradient_chain_dfdw1"] = fig
-
-    div = df[(df["form"] == "mlp") & (df["metric"] == "diverged")].copy()
-    loss = df[(df["form"] == "mlp") & (df["metric"] == "loss")]
-    if not div.empty:
-        div["gain"] = (div["weight_scale"] * div["slope"]).round(4)
-        fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-        gains = sorted(div["gain"].unique())
-        col = colors(gains)
-        for gain in gains:
-            g = div[div["gain"] == gain].groupby("depth")["value"].mean()
-            axes[0].plot(g.index, g.values, "o-", color=col[gain], label=f"s·a = {gain:g}")
-            lg = loss.assign(gain=(loss["weight_scale"] * loss["slope"]).round(4))
-            lg = lg[lg["gain"] == gain]
-            final = lg.sort_values("step").groupby(["run_id", "depth"]).tail(1)
-            fin = final.groupby("depth")["value"].median()
-            axes[1].plot(fin.index, fin.values.clip(max=1e30), "o-", color=col[gain], label=f"s·a = {gain:g}")
-            blown = g[g > 0.5].index
-            axes[1].scatter(blown, np.full(len(blown), 1e30), marker="x", color=col[gain], s=40)
-        axes[0].set_xlabel("depth")
-        axes[0].set_ylabel("fraction of seeds diverged")
-        axes[0].set_ylim(-0.05, 1.05)
-        axes[1].set_yscale("log")
-        axes[1].set_xlabel("depth")
-        axes[1].set_ylabel("final training loss (x = diverged)")
-        axes[0].legend()
-        fig.suptitle("Training deep MLPs with σ(z) = a·z: where it blows up")
-        fig.tight_layout()
-        figs["gradient_chain_divergence"] = fig
-    return figs
+EXPERIMENT = Experiment(
+    name=NAME,
+    title="The gradient of a one-unit chain is a product of local derivatives.",
+    summary=(
+        "Chains of one-unit layers of every length up to params.max_depth are differentiated by "
+        "autograd in float64, in the article's form (inner weights 1) and a weighted form "
+        "(inner weights model.weight_scale); the same run trains deep MLPs with the activations "
+        "in params.train_activations at several depths with one learning rate. Claimed: "
+        "autograd and the registry's hand-written derivatives equal the chain-rule product x * "
+        "prod sigma'(z_k) * prod w_k (against a 40-digit mpmath reference); |df_L/dw_1| never "
+        "exceeds |x| (sup|sigma'|)^L |w|^(L-1); the registry's max_slope equals sup|sigma'|; a "
+        "linear chain's gradient grows by ln|w a| per layer in log; and deep linear-activation "
+        "MLPs with s*a > 1 diverge from the depth where (s*a)^(2L) passes 2/lr on, while the "
+        "same nets at s*a = 1 do not."
+    ),
+    command="actlab -m experiment=gradient_chain",
+    params=Params,
+    run=run,
+    run_seeds=run_seeds,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.gradient_chain:figures",
+    # chains: activation, model.weight_scale; trained MLPs: runner.train_run(s)
+    reads=("activation", "model", "task", "trainer"),
+)

@@ -23,13 +23,12 @@ from actlab.claims import (
     Kind,
     below,
     empirical,
-    geo_mean_ci,
     math_claim,
     no_data,
     over_seeds,
     within,
 )
-from actlab.plotting import colors, plt, use_style
+from actlab.experiment import Experiment
 from actlab.runner import train_run, train_runs
 
 NAME = "gradient_flow"
@@ -144,12 +143,13 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                            kind=Kind.EMPIRICAL, expected=str(rule), why="no sigmoid runs"))
     else:
         depth = int(sig["depth"].max())
-        for sc, g in sig[sig["depth"] == depth].groupby("weight_scale"):
-            out.append(empirical(
-                experiment=NAME, claim=f"vanishing_sigmoid[depth={depth},s={sc:g}]", statement=statement,
-                rule=rule, evidence=over_seeds(g["grad_ratio"], rule, log=True),
-                detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed "
-                       f"(the deepest depth run); theory bounds the per-layer factor by s/4 = {sc / 4:.3g}"))
+        for sc, gs in sig[sig["depth"] == depth].groupby("weight_scale"):
+            for tag, g in _conditions(gs):
+                out.append(empirical(
+                    experiment=NAME, claim=f"vanishing_sigmoid[depth={depth},s={sc:g}{tag}]",
+                    statement=statement, rule=rule, evidence=over_seeds(g["grad_ratio"], rule, log=True),
+                    detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed "
+                           f"(the deepest depth run); theory bounds the per-layer factor by s/4 = {sc / 4:.3g}"))
 
     he = math.sqrt(2.0)  # relu: chi_1 = s^2 / 2 = 1 at s = sqrt 2
     statement = "ReLU with He scale sqrt(2) keeps the first layer's gradient within a small factor of the last."
@@ -161,50 +161,52 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                            kind=Kind.EMPIRICAL, expected=str(rule), why="no relu runs at weight_scale sqrt(2)"))
     else:
         depth = int(relu["depth"].max())
-        g = relu[relu["depth"] == depth]
-        out.append(empirical(
-            experiment=NAME, claim=f"relu_he_preserved[depth={depth}]", statement=statement,
-            rule=rule, evidence=over_seeds(g["grad_ratio"], rule, log=True),
-            detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed (the "
-                   f"deepest depth run), s = sqrt 2 where relu's chi_1 = s^2/2 = 1"))
+        for tag, g in _conditions(relu[relu["depth"] == depth]):
+            out.append(empirical(
+                experiment=NAME, claim=f"relu_he_preserved[depth={depth}{tag}]", statement=statement,
+                rule=rule, evidence=over_seeds(g["grad_ratio"], rule, log=True),
+                detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed (the "
+                       f"deepest depth run), s = sqrt 2 where relu's chi_1 = s^2/2 = 1"))
     return out
 
 
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    """delta_rms per layer at initialization for the deepest nets: one panel per activation, one
-    line per weight scale (geometric mean over seeds, band = its 95% t interval over seeds),
-    theory dashed for linear."""
-    use_style()
-    d = _init_rows(df, "delta_rms")
-    d = d[d["depth"] == d["depth"].max()]
-    acts = list(dict.fromkeys(d["activation"]))
-    fig, axes = plt.subplots(1, max(len(acts), 1), figsize=(3.0 * max(len(acts), 1), 3.0),
-                             sharey=False, squeeze=False)
-    scales = sorted(d["weight_scale"].unique())
-    col = colors(scales)
-    for ax, act in zip(axes[0], acts):
-        da = d[d["activation"] == act]
-        for s in scales:
-            g = da[da["weight_scale"] == s]
-            if g.empty:
-                continue
-            stats = pd.DataFrame({layer: geo_mean_ci(v) for layer, v in g.groupby("layer")["value"]},
-                                 index=["gm", "lo", "hi"]).T.sort_index()
-            ax.plot(stats.index, stats["gm"], "o-", color=col[s], label=f"s={s:.3g}")
-            ax.fill_between(stats.index, stats["lo"], stats["hi"], color=col[s], alpha=0.2)
-            if act == "linear":
-                a = float(g["slope"].iloc[0])
-                depth = int(g["depth"].iloc[0])
-                anchor = stats["gm"].loc[depth]
-                layers = np.arange(1, depth + 1)
-                ax.plot(layers, anchor * (s * a) ** (depth - layers), "--", color="k", lw=0.9,
-                        label="(s·a)$^{L-l}$" if s == scales[0] else None)
-        title = act if act != "linear" else f"linear (a={float(da['slope'].iloc[0]):g})"
-        ax.set_title(f"{title}, depth {int(da['depth'].iloc[0])}")
-        ax.set_yscale("log")
-        ax.set_xlabel("layer l (1 = input side)")
-        ax.set_ylabel("delta_rms = rms dLoss/dz_l")
-        ax.legend(loc="best")
-    fig.suptitle("Backpropagated signal per layer at initialization")
-    fig.tight_layout()
-    return {"gradient_flow_delta_rms": fig}
+# Settings a grid may vary besides activation, weight scale and depth: the interval of a claim is
+# over the seeds of one of them (one row per seed), never over several pooled together.
+OTHER_CONDITIONS = ("init", "width")
+
+
+def _conditions(d: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(id suffix, rows) per combination of the OTHER_CONDITIONS that vary in `d` (suffix "" and
+    all rows when none varies, so a grid with one width keeps its claim ids)."""
+    varying = [c for c in OTHER_CONDITIONS if c in d.columns and d[c].nunique(dropna=False) > 1]
+    if not varying:
+        return [("", d)]
+    out = []
+    for key, g in d.groupby(varying, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        out.append(("".join(f",{c}={v:g}" if isinstance(v, (int, float, np.number)) else f",{c}={v}"
+                            for c, v in zip(varying, key)), g))
+    return out
+
+
+EXPERIMENT = Experiment(
+    name=NAME,
+    title="Gradient flow through depth: per-layer gradient statistics of deep MLPs.",
+    summary=(
+        "Deep MLPs over a grid of activations, weight scales and depths are trained for a short "
+        "run, recording each hidden layer's backpropagated signal (delta_rms) and gradient norm "
+        "at initialization. Claimed: with phi(z) = a z and square orthogonal weights scaled by "
+        "s, delta_rms grows by exactly s*a per layer towards the input; with sigmoid the first "
+        "layer's gradient norm is orders of magnitude below the last hidden layer's; relu at "
+        "He's scale sqrt(2) keeps it within a small factor."
+    ),
+    command="actlab -m experiment=gradient_flow",
+    params=Params,
+    run=run,
+    run_seeds=run_seeds,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.gradient_flow:figures",
+    # runner.train_run(s): the configured activation, model, task and trainer
+    reads=("activation", "model", "task", "trainer"),
+)

@@ -27,8 +27,8 @@ from omegaconf import OmegaConf
 from actlab.activations import get_activation
 from actlab.claims import Claim, Kind, empirical, math_claim, no_data, over_seeds, within
 from actlab.config import ModelConfig
+from actlab.experiment import Experiment
 from actlab.models import MLP
-from actlab.plotting import plt, use_style
 from actlab.regions import count_pieces, model_arrays, sampled_pieces, tent_network
 from actlab.runner import build
 from actlab.trainer import TrainResult, train
@@ -193,7 +193,20 @@ def _region_map(cfg, device) -> list[dict]:
 
 SUMMARY_METRICS = ("pieces", "pieces_merged", "sampled", "final_loss", "flat_fraction", "grid_steps",
                    "curved_steps", "map_line_pieces_exact", "map_line_pieces_sampled")
-CONDITIONS = ["construction", "sweep", "phase", "depth", "width", "neurons", "input_dim", "x2"]
+# bias_scale: a config setting, the same for every row of a run; two runs at different bias scales
+# reuse the same seeds, so without it first() below kept one run's counts and dropped the other's
+CONDITIONS = ["construction", "sweep", "phase", "depth", "width", "neurons", "input_dim", "x2", "bias_scale"]
+
+
+def _groups(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(id, rows) per input dimension, and per bias scale where the table has several."""
+    by = ["input_dim"] + (["bias_scale"] if "bias_scale" in rows.columns
+                          and rows["bias_scale"].nunique(dropna=False) > 1 else [])
+    out = []
+    for key, g in rows.groupby(by, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        out.append((f"input_dim={int(key[0])}" + (f",bias_scale={key[1]:g}" if len(key) > 1 else ""), g))
+    return out
 
 
 def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
@@ -273,13 +286,13 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     if rnd.empty:
         out.append(no_data(experiment=NAME, claim="random_per_neuron", statement=statement,
                            kind=Kind.EMPIRICAL, why="no random nets of the depth sweep"))
-    for in_dim, g in rnd.groupby("input_dim"):
+    for where, g in _groups(rnd):
         g = g.assign(per=g["pieces"] / g["neurons"])
         per_seed = g.groupby("seed")["per"].mean()
         by_depth = g.groupby("depth")["per"].mean()
         deepest = int(g["depth"].max())
         rule = within(lo_r, hi_r)
-        out.append(empirical(experiment=NAME, claim=f"random_per_neuron[input_dim={int(in_dim)}]",
+        out.append(empirical(experiment=NAME, claim=f"random_per_neuron[{where}]",
                              statement=statement, rule=rule, evidence=over_seeds(per_seed, rule),
                              expected=f"in [{lo_r:g}, {hi_r:g}] pieces per neuron (per seed: mean over depths)",
                              detail=f"{int(g['neurons'].iloc[0])} neurons split into depths "
@@ -296,14 +309,14 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     if neur.empty:
         out.append(no_data(experiment=NAME, claim="pieces_grow_linearly_in_neurons", statement=statement,
                            kind=Kind.EMPIRICAL, why="no random nets of the width sweep"))
-    for in_dim, g in neur.groupby("input_dim"):
+    for where, g in _groups(neur):
         slopes = {}
         for seed, gs in g.groupby("seed"):
             if gs["neurons"].nunique() >= 2 and (gs["pieces"] > 0).all():
                 slopes[seed] = float(np.polyfit(np.log(gs["neurons"].astype(float)), np.log(gs["pieces"]), 1)[0])
         rule = within(lo_s, hi_s)
         means = g.groupby("neurons")["pieces"].mean()
-        out.append(empirical(experiment=NAME, claim=f"pieces_grow_linearly_in_neurons[input_dim={int(in_dim)}]",
+        out.append(empirical(experiment=NAME, claim=f"pieces_grow_linearly_in_neurons[{where}]",
                              statement=statement, rule=rule, evidence=over_seeds(list(slopes.values()), rule),
                              expected=f"in [{lo_s:g}, {hi_s:g}] (per seed: slope of log pieces on log neurons)",
                              detail=f"depth {int(g['depth'].iloc[0])}, {g['neurons'].nunique()} widths per seed; "
@@ -376,63 +389,27 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     return out
 
 
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    from matplotlib.ticker import NullFormatter
-
-    use_style()
-    pcs = df[df["metric"] == "pieces"]
-    if pcs.empty:
-        return {}
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    ax = axes[0]
-    tent = pcs[pcs["construction"] == "tent"].sort_values("depth")
-    ax.plot(tent["depth"], tent["value"], "s-", color="#D55E00", label="tent construction (width 2)")
-    for in_dim, mk, c in ((1, "o", "#0072B2"), (8, "^", "#009E73")):
-        g = pcs[(pcs["sweep"] == "shape") & (pcs["input_dim"] == in_dim)]
-        s = g.groupby("depth")["value"].agg(["mean", "min", "max"])
-        if not s.empty:
-            n = int(g["neurons"].iloc[0])
-            ax.plot(s.index, s["mean"], mk + "-", color=c, label=f"random init, {n} neurons, {in_dim}-D input")
-            ax.fill_between(s.index, s["min"], s["max"], color=c, alpha=0.2)
-    tr = pcs[(pcs["sweep"] == "trained")]
-    for phase, mk in (("init", "x"), ("trained", "D")):
-        g = tr[tr["phase"] == phase]
-        if not g.empty:
-            ax.errorbar(g["depth"].mean(), g["value"].mean(), yerr=g["value"].std(), fmt=mk, color="k",
-                        capsize=3, label=f"{phase} (sine task, {int(g['neurons'].iloc[0])} neurons)")
-    ax.set_yscale("log")
-    ax.set_xlabel("depth")
-    ax.set_ylabel("linear pieces along the line (exact)")
-    ax.legend(fontsize=6.5)
-    ax = axes[1]
-    for in_dim, mk, c in ((1, "o", "#0072B2"), (8, "^", "#009E73")):
-        g = pcs[(pcs["sweep"] == "neurons") & (pcs["input_dim"] == in_dim)]
-        s = g.groupby("neurons")["value"].agg(["mean", "min", "max"])
-        if not s.empty:
-            ax.plot(s.index, s["mean"], mk + "-", color=c, label=f"{in_dim}-D input")
-            ax.fill_between(s.index, s["min"], s["max"], color=c, alpha=0.2)
-            ax.plot(s.index, s.index, "k:", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("total neurons (depth 3)")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("pieces (dotted: = neurons)")
-    ax.legend(fontsize=7)
-    ax = axes[2]
-    m = df[df["metric"] == "region_id"]
-    if not m.empty:
-        m = m[m["run_id"] == m["run_id"].iloc[0]]
-        n = int(round(math.sqrt(len(m))))
-        ids = m["value"].to_numpy().reshape(n, n)
-        rng = np.random.default_rng(0)
-        perm = rng.permutation(int(ids.max()) + 1)
-        ax.imshow(perm[ids.astype(int)], origin="lower", extent=(m["x1"].min(), m["x1"].max(),
-                  m["x2"].min(), m["x2"].max()), cmap="tab20", interpolation="nearest")
-        ax.set_title(f"{int(ids.max()) + 1} activation patterns, ReLU net on XOR")
-        ax.set_xlabel("x₁")
-        ax.set_ylabel("x₂")
-        ax.grid(False)
-    fig.suptitle("Linear regions of ReLU networks")
-    fig.tight_layout()
-    return {"linear_regions": fig}
+EXPERIMENT = Experiment(
+    name=NAME,
+    title="Counting the linear pieces of ReLU networks exactly.",
+    summary=(
+        "One run counts the linear pieces of ReLU networks exactly: along [-R, R] for 1-D "
+        "inputs and along a random line through an 8-D input, for random He-normal nets at a "
+        "fixed total number of neurons split into different depths, for growing numbers of "
+        "neurons, for trained nets before and after training, and for the tent-map "
+        "construction; it also checks a tanh net for linear stretches and maps the regions of a "
+        "small ReLU net trained on 2-D XOR. Claimed: k tent layers make exactly 2^k pieces; "
+        "random nets at initialization have about as many pieces along a line as neurons, "
+        "growing about linearly in the neurons; a tanh net has no linear stretch while the "
+        "detector sees a relu net's; and dense sampling and the sampled region map never find "
+        "more pieces than the exact count."
+    ),
+    command="actlab experiment=linear_regions",
+    params=Params,
+    run=run,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.linear_regions:figures",
+    # trained nets and the XOR map: runner.build and train (random nets: model)
+    reads=("activation", "model", "task", "trainer"),
+)

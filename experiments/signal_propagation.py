@@ -26,9 +26,9 @@ import torch
 from actlab.activations import get_activation
 from actlab.claims import Claim, Kind, below, empirical, no_data, over_seeds
 from actlab.config import Init
-from actlab.meanfield import chi, chi1, fixed_point, q_sequence
+from actlab.experiment import Experiment
+from actlab.meanfield import chi, fixed_point, q_sequence
 from actlab.models import MLP
-from actlab.plotting import colors, plt, use_style
 from actlab.probes import _rms_each
 from actlab.runner import build_model, build_task, seed_everything
 from actlab.trainer import PROBE_BATCH, TrainResult, loss_fn, torch_dtype
@@ -48,6 +48,11 @@ class Thresholds:
     # layer; averaged over the middle third of 30 layers at width 1024 that is ~1% per point, so 3%
     # is a match that a wrong theory (a factor sigma_w or phi'(0) off: 10% and more) would miss.
     rel_tol: float = 0.03
+    # ... at that width and number of middle layers. At another width w and m middle layers the
+    # same finite-width fluctuation scales like 1/sqrt(w m), and so does the tolerance: a correct
+    # theory measured at width 128 is off by ~3.5% per point, which the fixed 3% called a mismatch.
+    ref_width: int = 1024
+    ref_middle_layers: int = 10
     # A grid point counts as converged (the theory's chi_1 at the fixed point q* applies to the
     # middle layers) when q at the middle layer is within this fraction of q*.
     q_tol: float = 0.01
@@ -163,11 +168,38 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     return w[cols].sort_values(keys, ignore_index=True)
 
 
-def _per_seed_error(summary: pd.DataFrame, width) -> pd.Series:
-    """Per seed: the mean relative error over the converged grid points at this width (a seed
-    with a non-finite point at this width gets nan: left out of the interval and counted)."""
+def _unmeasured(summary: pd.DataFrame, width) -> set:
+    """Converged grid points at this width whose error is finite in no seed (the signal overflowed
+    or underflowed in every network): nothing to compare there, so the point is left out for every
+    seed rather than voiding every seed. (A point non-finite in some seeds only leaves those seeds
+    out, counted.)"""
     s = summary[(summary["width"] == width) & summary["converged"].astype(bool)]
+    fin = np.isfinite(s["rel_error"].astype(float))
+    any_fin = fin.groupby([s[c] for c in POINT]).any()
+    return set(any_fin[~any_fin].index)
+
+
+def _per_seed_error(summary: pd.DataFrame, width, leave_out: set = frozenset()) -> pd.Series:
+    """Per seed: the mean relative error over the converged grid points at this width, leaving
+    out the same points for every seed (`leave_out`: those measured in no seed); a seed with
+    another non-finite point gets nan (left out of the interval and counted)."""
+    s = summary[(summary["width"] == width) & summary["converged"].astype(bool)]
+    keep = [tuple(r) not in leave_out for r in s[POINT].itertuples(index=False)]
+    s = s[keep]
     return s.groupby("seed")["rel_error"].agg(lambda v: v.mean() if v.notna().all() else np.nan)
+
+
+def tolerance(width: float, depth: int) -> float:
+    """THRESHOLDS.rel_tol scaled from width 1024 and 10 middle layers to this width and depth:
+    the finite-width fluctuation of the measured chi_1 goes like 1/sqrt(width x middle layers)."""
+    T = THRESHOLDS
+    m = len(middle_layers(int(depth)))
+    return T.rel_tol * math.sqrt(T.ref_width * T.ref_middle_layers / (float(width) * max(m, 1)))
+
+
+def _left_out_text(points: set) -> str:
+    return ("; left out (not finite in any seed): "
+            + ", ".join(f"{a} s_w={w:g} s_b={b:g}" for a, w, b in sorted(points))) if points else ""
 
 
 def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
@@ -183,16 +215,22 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     widest, narrowest = widths[-1], widths[0]
     n_pts = conv[conv["width"] == widest].groupby(POINT).ngroups
     n_all = summary[summary["width"] == widest].groupby(POINT).ngroups
-    per_seed = _per_seed_error(summary, widest)
-    rule = below(T.rel_tol)
+    gone = _unmeasured(summary, widest)
+    per_seed = _per_seed_error(summary, widest, gone)
+    # the noisiest depth at this width sets the tolerance (fewest middle layers to average over)
+    depth = int(conv[conv["width"] == widest]["depth"].min()) if "depth" in conv else 30
+    tol = tolerance(widest, depth)
+    rule = below(round(tol, 6))
     ev = over_seeds(per_seed, rule)
     by_point = conv[conv["width"] == widest].groupby(POINT)["rel_error"].mean()
     worst = by_point.idxmax() if by_point.notna().any() else None
     out.append(empirical(
         experiment=NAME, claim=f"chi1_matches_theory[width={widest:g}]", statement=statement,
         rule=rule, evidence=ev,
-        detail=f"per seed: mean |measured/theory - 1| over the {n_pts} converged of {n_all} grid "
-               f"points at width {widest:g}, then the interval over seeds"
+        detail=f"per seed: mean |measured/theory - 1| over the {n_pts - len(gone)} converged of {n_all} "
+               f"grid points at width {widest:g}, then the interval over seeds; tolerance "
+               f"{T.rel_tol:g} x sqrt({T.ref_width} x {T.ref_middle_layers} / ({widest:g} x "
+               f"{len(middle_layers(depth))} middle layers)) = {tol:.3g}" + _left_out_text(gone)
                + (f"; worst point (mean over seeds) {by_point.max():.3f} at {worst[0]}, "
                   f"s_w={worst[1]:g}, s_b={worst[2]:g}" if worst is not None else "")))
 
@@ -202,74 +240,40 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                            kind=Kind.EMPIRICAL, expected="< 1", why="fewer than two widths"))
         return out
     # the same converged grid points at both widths (convergence is a property of the point)
-    lo = _per_seed_error(summary, narrowest)
+    gone |= _unmeasured(summary, narrowest)
+    per_seed = _per_seed_error(summary, widest, gone)
+    lo = _per_seed_error(summary, narrowest, gone)
     both = per_seed.index.intersection(lo.index)
     ratio = (per_seed[both] / lo[both]).sort_index()
     rule = below(1.0)
-    by_width = {int(wd): float(_per_seed_error(summary, wd).mean()) for wd in widths}
+    by_width = {int(wd): float(_per_seed_error(summary, wd, gone).mean()) for wd in widths}
     out.append(empirical(
         experiment=NAME, claim=f"error_shrinks_with_width[{widest:g}/{narrowest:g}]", statement=statement,
         rule=rule, evidence=over_seeds(ratio, rule, log=True),
         detail="per seed: mean relative error over converged points at the widest width / the same "
                "at the narrowest, geometric mean over seeds; mean error by width: "
-               + ", ".join(f"{k}: {v:.4f}" for k, v in by_width.items())))
+               + ", ".join(f"{k}: {v:.4f}" for k, v in by_width.items()) + _left_out_text(gone)))
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-
-
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    use_style()
-    pts = summarize(df, params)
-    figs = {}
-    if pts.empty:
-        return figs
-    # one value per grid point at each width: the geometric mean of chi_1 over seeds
-    pts = pts[np.isfinite(pts["chi1_measured"]) & (pts["chi1_measured"] > 0)]
-    pts = (pts.assign(log_chi=np.log(pts["chi1_measured"]))
-           .groupby([*POINT, "width"], as_index=False)["log_chi"].mean())
-    pts["chi1_measured"] = np.exp(pts["log_chi"])
-    # Phase diagram for tanh: log chi_1 over (sigma_w, sigma_b), edge of chaos, measured points.
-    tanh = get_activation("tanh")
-    sws = np.linspace(0.3, 3.0, 55)
-    sbs = np.linspace(0.0, 1.0, 41)
-    grid = np.array([[math.log(chi1(tanh, a, b)) for a in sws] for b in sbs])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    ax = axes[0]
-    lim = np.abs(grid).max()
-    im = ax.pcolormesh(sws, sbs, grid, cmap="RdBu_r", vmin=-lim, vmax=lim, shading="auto")
-    ax.contour(sws, sbs, grid, levels=[0.0], colors="k", linewidths=1.2)
-    fig.colorbar(im, ax=ax, label="ln χ₁ (tanh, theory)")
-    t = pts[pts["activation"] == "tanh"]
-    if not t.empty:
-        tw = t[t["width"] == t["width"].max()]
-        ax.scatter(tw["weight_scale"], tw["bias_scale"], c=np.log(tw["chi1_measured"]),
-                   cmap="RdBu_r", vmin=-lim, vmax=lim, edgecolors="k", s=45, zorder=3)
-    ax.set_xlabel("σ_w")
-    ax.set_ylabel("σ_b")
-    ax.set_title("tanh: ordered (blue) | chaotic (red); line χ₁ = 1")
-
-    ax = axes[1]
-    acts = sorted(pts["activation"].unique())
-    col = colors(acts)
-    s_line = np.linspace(0.3, 2.2, 60)
-    for act_name in acts:
-        act = get_activation(act_name, **_act_params(df, act_name))
-        ax.plot(s_line, [chi1(act, s, 0.0) for s in s_line], color=col[act_name], lw=1.2, label=act_name)
-        d = pts[(pts["activation"] == act_name) & (pts["bias_scale"] == 0) & (pts["width"] == pts["width"].max())]
-        ax.scatter(d["weight_scale"], d["chi1_measured"], color=col[act_name], s=18, zorder=3)
-    ax.axhline(1.0, color="k", lw=0.8, ls=":")
-    ax.set_yscale("log")
-    ax.set_xlabel("σ_w (σ_b = 0)")
-    ax.set_ylabel("χ₁ (line: theory, dots: measured, geo. mean over seeds)")
-    ax.legend(ncol=2, fontsize=7)
-    fig.tight_layout()
-    figs["signal_propagation_chi1"] = fig
-    return figs
-
-
-def _act_params(df: pd.DataFrame, name: str) -> dict:
-    row = df[df["activation"] == name].iloc[0]
-    cols = {"slope": "slope", "beta": "beta", "alpha": "elu_alpha", "approximate": "approximate"}
-    return {k: row[c] for k, c in cols.items() if c in row.index and pd.notna(row[c])}
+EXPERIMENT = Experiment(
+    name=NAME,
+    title="Measured gradient growth in wide random MLPs vs mean-field theory.",
+    summary=(
+        "Wide random MLPs over a grid of activations, weight and bias scales and widths are "
+        "measured at initialization, without training: the per-layer ratio of the squared "
+        "backpropagated signal |delta_l|^2 / |delta_(l+1)|^2 in the middle layers, several "
+        "seeds per job. Claimed: it matches the mean-field chi_1 = sigma_w^2 E[phi'(sqrt(q*) "
+        "z)^2] computed by quadrature (vanishing below 1, exploding above, the edge of chaos at "
+        "1), and the finite-width error shrinks as the width grows."
+    ),
+    command="actlab -m experiment=signal_propagation",
+    params=Params,
+    run=run,
+    run_seeds=run_seeds,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.signal_propagation:figures",
+    # activation, model, task; of trainer only dtype (no training)
+    reads=("activation", "model", "task", "trainer"),
+)

@@ -33,7 +33,7 @@ import torch
 
 from actlab.activations import get_activation
 from actlab.claims import Claim, math_claim, no_data
-from actlab.plotting import colors, plt, use_style
+from actlab.experiment import Experiment
 from actlab.trainer import TrainResult
 
 NAME = "softplus_revival"
@@ -190,6 +190,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     d = d.copy()
     if "status" in d.columns:
         d = d[d["status"].fillna("ok") == "ok"]
+        if d.empty:
+            return pd.DataFrame(columns=cols)
     # rows written before lr and n_points were recorded per row counted the return of the *mean*
     # pre-activation; the references below are for max_x z, so such rows are marked and not judged
     d["criterion"] = "max_z" if "n_points" in d.columns else "mean_z"
@@ -203,11 +205,13 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     d.loc[(d["activation"] == "softplus") & d["beta"].isna(), "beta"] = 1.0
     d["label"] = np.where(d["slope"].notna(), d["activation"] + " " + d["slope"].map("{:g}".format),
                           d["activation"])
-    keys = ["seed", "label", "activation", "z0"]
-    t = d.pivot_table(index=keys, columns="metric", values="value").reset_index()
+    # every parameter the references read is a key: runs at another lr, beta, input count or budget
+    # stay apart (a pivot over (seed, label, z0) alone averaged their return times)
+    keys = ["seed", "label", "activation", "slope", "beta", "lr", "n_points", "max_steps", "z0"]
+    t = d.groupby([*keys, "metric"], dropna=False)["value"].mean().unstack("metric").reset_index()
     t.columns.name = None
-    first = d.groupby(keys)[["slope", "beta", "lr", "n_points", "max_steps", "criterion"]].first().reset_index()
-    t = t.merge(first, on=keys).rename(columns={"steps_to_revive": "steps"})
+    t["criterion"] = d["criterion"].iloc[0]
+    t = t.rename(columns={"steps_to_revive": "steps"})
     for c in ("steps", "revived", "slope_at_z0"):
         if c not in t.columns:
             t[c] = np.nan
@@ -218,6 +222,18 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------
 # Claims
+
+
+def _settings(s: pd.DataFrame, param: str) -> list[tuple[str, pd.DataFrame]]:
+    """(id suffix, rows) per (param, lr, n_points, max_steps): each group gets its own reference.
+    The suffix names the run parameters that vary among these rows ("" when only `param` does)."""
+    run = ["lr", "n_points", "max_steps"]
+    varying = [c for c in run if s[c].nunique(dropna=False) > 1]
+    out = []
+    for key, g in s.groupby([param, *run], dropna=False, sort=True):
+        vals = dict(zip([param, *run], key))
+        out.append(("".join(f",{c}={float(vals[c]):g}" for c in varying), g))
+    return out
 
 
 def _same(a: float, b: float) -> bool:
@@ -253,7 +269,7 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
             expected="0 back within the budget (exact: a zero gradient leaves w, b unchanged)", ok=n == 0,
             detail=f"{len(relu)} starting points, budget {int(relu['max_steps'].max())} steps"))
 
-    for _, g in s[s["activation"] == "leaky_relu"].groupby("slope"):
+    for where, g in _settings(s[s["activation"] == "leaky_relu"], "slope"):
         r0 = g.iloc[0]
         slope, lr, npts, budget = float(r0["slope"]), float(r0["lr"]), int(r0["n_points"]), int(r0["max_steps"])
         g = g.sort_values("z0", ascending=False)
@@ -267,7 +283,7 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         fit = float(np.polyfit(np.log([a for a, _ in ok_pts]), np.log([m for _, m in ok_pts]), 1)[0]) \
             if len(ok_pts) >= 2 else math.nan
         out.append(math_claim(
-            experiment=NAME, claim=f"leaky_closed_form[slope={slope:g}]",
+            experiment=NAME, claim=f"leaky_closed_form[slope={slope:g}{where}]",
             statement=f"A leaky ReLU (slope {slope:g}) unit comes back after exactly the number of steps the "
                       "closed-form solution of its linear recursion gives; to first order |z0| / (lr slope K), "
                       "linear in |z0| / slope.",
@@ -277,7 +293,7 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
                 f"{z:g}: {_fmt_steps(m)} ({_fmt_steps(r)}, {f:.1f})" for z, m, r, f in zip(g["z0"], meas, ref, first))
                    + f"; log-log slope of steps vs |z0| {fit:.2f}; K = {rate_constant(npts):.4f}"))
 
-    for _, g in s[s["activation"] == "softplus"].groupby("beta"):
+    for where, g in _settings(s[s["activation"] == "softplus"], "beta"):
         r0 = g.iloc[0]
         beta, lr, npts, budget = float(r0["beta"]), float(r0["lr"]), int(r0["n_points"]), int(r0["max_steps"])
         g = g.sort_values("z0", ascending=False)
@@ -289,15 +305,21 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         deep = [(a, m) for a, m in pts if a >= 3] or pts
         fit = float(np.polyfit([a for a, _ in deep], np.log([m for _, m in deep]), 1)[0]) \
             if len(deep) >= 2 else math.nan
-        out.append(math_claim(
-            experiment=NAME, claim=f"softplus_exp_lower_bound[beta={beta:g}]",
-            statement="A softplus unit at z0 < 0 needs at least (e^(beta |z0|) - 1) / (beta lr K) steps to come "
-                      "back: alive, but its return time grows like e^|z0|.",
-            measured=float(min(ratio)), n=len(g), ok=all(v >= 1 for v in ratio),
-            expected=">= 1 (steps / proven lower bound, every z0)",
-            detail="steps (bound) by z0: " + ", ".join(
-                f"{z:g}: {_fmt_steps(m)} ({b:.4g})" for z, m, b in zip(g["z0"], meas, bound))
-                   + f"; d ln(steps) / d|z0| over |z0| >= 3: {fit:.3f}"))
+        cid = f"softplus_exp_lower_bound[beta={beta:g}{where}]"
+        statement = ("A softplus unit at z0 < 0 needs at least (e^(beta |z0|) - 1) / (beta lr K) steps to "
+                     "come back: alive, but its return time grows like e^|z0|.")
+        by_z0 = "steps (bound) by z0: " + ", ".join(
+            f"{z:g}: {_fmt_steps(m)} ({b:.4g})" for z, m, b in zip(g["z0"], meas, bound))
+        if not pts:  # no unit came back within the budget: nothing was measured against the bound
+            out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="math",
+                               expected=">= 1 (steps / proven lower bound, every z0)",
+                               why=f"no unit came back within {budget} steps ({by_z0})"))
+        else:
+            out.append(math_claim(
+                experiment=NAME, claim=cid, statement=statement,
+                measured=float(min(ratio)), n=len(g), ok=all(v >= 1 for v in ratio),
+                expected=">= 1 (steps / proven lower bound, every z0)",
+                detail=by_z0 + f"; d ln(steps) / d|z0| over |z0| >= 3: {fit:.3f}"))
 
         horizon = max(budget, 1.0) * 1e3
         flow = [softplus_flow_time(z, beta, lr, npts, horizon) for z in g["z0"]]
@@ -314,7 +336,7 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
                 notes.append(f"{z:g}: {int(m)} ({f:.1f})")
             else:
                 notes.append(f"{z:g}: {int(m)} ({f:.1f}, not compared)")
-        cid = f"softplus_matches_flow[beta={beta:g}]"
+        cid = f"softplus_matches_flow[beta={beta:g}{where}]"
         statement = ("A softplus unit's return time equals that of the gradient flow of the same loss (ODE "
                      "solved by scipy) up to gradient descent's Euler lag.")
         expected = f"relative difference <= {T.flow_rtol:g} where the flow takes >= {T.flow_min_steps:g} steps"
@@ -329,39 +351,23 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Figure
-
-
-def figures(df: pd.DataFrame, params: Params | None = None) -> dict:
-    use_style()
-    t = summarize(df, params)
-    if t.empty:
-        return {}
-    labels = sorted(t["label"].unique())
-    col = colors(labels)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    budget = float(t["max_steps"].max())
-    for lab in labels:
-        g = t[t["label"] == lab].sort_values("z0")
-        ok = g["revived"]
-        axes[0].plot(-g.loc[ok, "z0"], g.loc[ok, "steps"], "o-", color=col[lab], label=lab)
-        axes[0].scatter(-g.loc[~ok, "z0"], np.full((~ok).sum(), budget), marker="^", color=col[lab])
-        axes[1].plot(-g["z0"], g["slope_at_z0"].abs().clip(lower=1e-12), "o-", color=col[lab], label=lab)
-        if g["activation"].iloc[0] == "softplus":
-            r = g.iloc[0]
-            zz = np.linspace(g["z0"].abs().min(), g["z0"].abs().max(), 100)
-            lb = [softplus_lower_bound(-a, float(r["beta"]), float(r["lr"]), int(r["n_points"])) for a in zz]
-            axes[0].plot(zz, lb, ":", color=col[lab], lw=0.9, label=f"{lab}: lower bound")
-    axes[0].axhline(budget, color="k", lw=0.8, ls=":")
-    axes[0].set_yscale("log")
-    axes[0].set_ylim(0.5, budget * 3)
-    axes[0].set_xlabel("|z0| (initial pre-activation below zero)")
-    axes[0].set_ylabel("steps to come back (▲ = not within budget)")
-    axes[0].legend(fontsize=7)
-    axes[1].set_yscale("log")
-    axes[1].set_xlabel("|z0|")
-    axes[1].set_ylabel("|φ'(z0)| (floored at 1e-12; GELU's is negative)")
-    fig.suptitle("On life support: time to bring a unit back from z0 < 0")
-    fig.tight_layout()
-    return {"softplus_revival": fig}
+EXPERIMENT = Experiment(
+    name=NAME,
+    title="Alive but on life support: how long a unit pushed far into the negative region takes to return.",
+    summary=(
+        "One neuron y = phi(w x + b) starting from w = 0, b = z0 < 0 fits y = 2x + 1 on [0, 1] "
+        "by full-batch gradient descent, and the steps until its pre-activation is positive on "
+        "some input are counted, per activation and z0 (deterministic: no seeds). Claimed: a "
+        "relu unit never comes back; a leaky relu unit's return time equals its closed form; a "
+        "softplus unit needs at least (e^(beta |z0|) - 1) / (beta lr K) steps, growing like "
+        "e^|z0|, and its time matches the gradient flow of the same loss."
+    ),
+    command="actlab -m experiment=softplus_revival",
+    params=Params,
+    run=run,
+    summarize=summarize,
+    claims=claims,
+    figures="experiments.figures.softplus_revival:figures",
+    # one hand-trained neuron: only the activation (lr, steps are params)
+    reads=("activation",),
+)

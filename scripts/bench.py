@@ -216,6 +216,55 @@ def joblib_sweep() -> list[dict]:
              "detail": "best of 2 alternating sweeps each"}]
 
 
+def vmap_engine(steps: int, device) -> list[dict]:
+    """PyTorch's ensembling recipe (torch.func.stack_module_state + functional_call + vmap) as
+    the seed-batched engine, against actlab's hand-written stacked path (actlab.batched), on the
+    same K = 32 models, data and minibatches: which one should the engine be?"""
+    from torch.func import functional_call, stack_module_state
+
+    from actlab.batched import train_many
+
+    k = 32
+    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256, in_dim=16)).to(device, torch.float32)
+    cfg = ModelConfig(depth=10, width=32, weight_scale=2**0.5)
+    act = get_activation("relu")
+    tc = TrainerConfig(steps=steps, lr=0.01, batch_size=128, log_every=steps, probes=False)
+
+    def models():
+        out = []
+        for s in range(k):
+            torch.manual_seed(s)
+            out.append(MLP(16, 1, cfg, act).to(device))
+        return out
+
+    def stacked():
+        train_many(models(), task, tc, list(range(k)))
+
+    def vmapped():
+        ms = models()
+        params, buffers = stack_module_state(ms)
+        base = ms[0]
+
+        def f(p, b, x):
+            return functional_call(base, (p, b), (x,))
+
+        batched = torch.vmap(f)
+        opt = torch.optim.SGD(list(params.values()), lr=tc.lr)
+        gens = [torch.Generator().manual_seed(s) for s in range(k)]
+        n = task.x_train.shape[0]
+        for _ in range(steps):
+            idx = torch.stack([torch.randint(0, n, (128,), generator=g) for g in gens]).to(device)
+            loss = ((batched(params, buffers, task.x_train[idx]) - task.y_train[idx]) ** 2).flatten(1).mean(1)
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            opt.step()
+
+    t = interleaved({"stacked": stacked, "vmap": vmapped}, "stacked", rounds=3)
+    return [{"benchmark": "torch.func vmap engine / hand-written stacked engine, time", "seconds": t["vmap"][0],
+             "reference_seconds": t["stacked"][0], "ratio": t["vmap"][1], "better": "lower",
+             "detail": "32 seeds, median of 3 paired rounds (> 1: the stacked path is faster)"}]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="outputs")
@@ -224,7 +273,7 @@ def main() -> int:
     p.add_argument("--skip-sweep", action="store_true")
     args = p.parse_args()
     device = torch.device(args.device)
-    rows = (overhead(args.steps, device) + batched_seeds(args.steps, device)
+    rows = (overhead(args.steps, device) + batched_seeds(args.steps, device) + vmap_engine(args.steps, device)
             + hardware(max(20, args.steps // 10), device) + region_counter())
     if not args.skip_sweep:
         rows += parallel_ceiling() + joblib_sweep()

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from experiments import EXPERIMENTS
+from actlab.registry import experiments
 
 
 def main() -> int:
@@ -24,10 +24,11 @@ def main() -> int:
     p.add_argument("--only", nargs="*", default=None, help="experiments to run (default: all)")
     p.add_argument("overrides", nargs="*", help="extra Hydra overrides for every experiment")
     args = p.parse_args()
-    names = args.only or list(EXPERIMENTS)
-    unknown = [n for n in names if n not in EXPERIMENTS]
+    registry = experiments()
+    names = args.only or list(registry)
+    unknown = [n for n in names if n not in registry]
     if unknown:
-        print(f"error: --only {' '.join(unknown)}: unknown; valid choices: {', '.join(EXPERIMENTS)}",
+        print(f"error: --only {' '.join(unknown)}: unknown; valid choices: {', '.join(registry)}",
               file=sys.stderr)
         return 2
     times = {}

@@ -216,8 +216,8 @@ def test_smoke_end_to_end(cli, tmp_path):
     params = resolve_params(B.Params, load_run_records(out).get("born_dead", {}), table)
     summary = B.summarize(table, params)
     assert len(summary) == len(summary.drop_duplicates(["seed", "bias_scale", "init", "width", "depth"]))
-    claims = run_claims(B, "born_dead", table, params)
+    claims = run_claims(B.EXPERIMENT, table, params)
     assert claims and all(c.verdict is not Verdict.ERROR for c in claims), claims
     assert all(c.verdict is Verdict.PASS for c in claims if c.kind.value == "math"), claims
     assert {"below_upper_bound", "above_lower_bound", "exact_depth2[width=2]"} <= {c.claim for c in claims}
-    assert B.figures(table, params)
+    assert B.EXPERIMENT.draw(table, params)

@@ -288,4 +288,4 @@ def test_smoke_grid_claims_and_figures(cli, tmp_path):
     assert all(c.n == 2 for c in claims)
     v = cli("--out", str(out), module="verify")
     assert v.returncode == 0 and "error" not in v.stdout.split("verdict", 1)[1], v.stdout + v.stderr
-    assert set(C.figures(df, C.Params())) == {"continual", "continual_plasticity"}
+    assert set(C.EXPERIMENT.draw(df, C.Params())) == {"continual", "continual_plasticity"}

@@ -3,7 +3,6 @@
 
 import json
 import math
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +29,7 @@ from actlab.claims import (
     proportion,
     within,
 )
+from actlab.experiment import Experiment
 from actlab.results import MixedParams, resolve_params
 
 RNG = np.random.default_rng(0)
@@ -165,8 +165,9 @@ def test_params_of_the_runs_reach_the_claims():
 
 
 def _module(claims_fn):
-    return types.SimpleNamespace(Params=_P, summarize=lambda df, p: df, claims=claims_fn,
-                                 figures=lambda df, p: {})
+    return Experiment(name="fake", title="Fake.", summary="A fake experiment.", command="none",
+                      params=_P, run=lambda cfg, device: None, summarize=lambda df, p: df,
+                      claims=claims_fn, figures="builtins:dict")
 
 
 def _results(tmp_path, scale="default", params=None):

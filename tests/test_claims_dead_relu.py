@@ -119,7 +119,8 @@ def test_dead_rises_pairs_by_seed_id_and_leaves_out_diverged_seeds(rng):
     s = by_seed(s, lo, "dead_fraction", [0.1 * k for k in SEEDS])
     s = s.drop(s[lo & (s["seed"] == 5)].index).sample(frac=1.0, random_state=1)
     c = get(D.claims(s, D.Params()), "dead_rises[cause=bias]")
-    assert c.n == 5 and c.measured == pytest.approx(0.5) and c.ci_low == pytest.approx(0.5)
+    # the same 0.5 in every seed: no spread, so no t interval (never a zero-width certainty)
+    assert c.n == 5 and c.measured == pytest.approx(0.5) and np.isnan(c.ci_low)
     # a diverged training (NaN values, flagged) is left out and counted, not counted as dead or alive
     s.loc[hi & (s["seed"] == 0), "diverged"] = True
     s.loc[hi & (s["seed"] == 0), D.SUMMARY_VALUES] = np.nan
@@ -180,8 +181,9 @@ def test_leaky_comes_back_every_verdict(rng):
     s = base(rng)
     cid = "leaky_comes_back[slope=0.01]"
     lk = s["label"] == LEAKY
+    s.loc[lk, "l1_came_back"] *= 1 + 0.1 * (s.loc[lk, "seed"] % 3 - 1)  # seeds differ a little
     c = get(D.claims(s, D.Params()), cid)
-    assert c.verdict is Verdict.REPRODUCED and c.measured == pytest.approx(0.2)
+    assert c.verdict is Verdict.REPRODUCED and c.measured == pytest.approx(0.2, rel=0.05)
     t = s.copy()
     t.loc[lk, "l1_came_back"] = 0.0
     t.loc[lk & (t["seed"] == 4), "l1_came_back"] = 3.0
@@ -296,12 +298,12 @@ def test_smoke_end_to_end(cli, tmp_path):
     summary = D.summarize(table, params)
     assert len(summary) == len(summary.drop_duplicates(["label", "cause", "cause_value", "seed"]))
     assert set(summary["seed"]) == {0, 1}
-    claims = run_claims(D, "dead_relu", table, params)
+    claims = run_claims(D.EXPERIMENT, table, params)
     assert claims and all(c.verdict is not Verdict.ERROR for c in claims), claims
     assert all(c.verdict is Verdict.PASS for c in claims if c.kind.value == "math"), claims
     # the smoke grid's -4 first-layer shift kills first-layer units: the math claim has data
     assert get(claims, "relu_never_revives[layer=1]").n > 0
-    assert D.figures(table, params)
+    assert D.EXPERIMENT.draw(table, params)
 
 
 def test_a_table_without_the_tracker_rows_gives_no_data_not_errors(rng):

@@ -213,4 +213,4 @@ def test_smoke_end_to_end(cli, tmp_path):
     assert claims and all(c.verdict is not Verdict.ERROR for c in claims)
     math = [c for c in claims if c.kind is Kind.MATH]
     assert len(math) == 5 and all(c.verdict is Verdict.PASS for c in math), math
-    assert L.figures(table, L.Params())
+    assert L.EXPERIMENT.draw(table, L.Params())

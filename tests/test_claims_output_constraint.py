@@ -114,7 +114,7 @@ def test_relu_head_dies(deaths, verdict):
 
 
 @pytest.mark.parametrize("deaths,verdict", [
-    ({}, Verdict.REPRODUCED),  # never dies
+    ({}, Verdict.PARTLY),  # never dies in 24 runs: the exact interval still reaches 0.14 (72 needed)
     ({0: 1}, Verdict.PARTLY),  # one death: the interval reaches above 1 in 20
     ({s: 3 for s in SEEDS}, Verdict.NOT_REPRODUCED),  # dies at every lr
     ({s: 1 + (s % 2) for s in SEEDS}, Verdict.NOT_REPRODUCED),  # as often as relu: no advantage
@@ -162,12 +162,13 @@ def test_bias_is_paired_by_seed_and_lr_not_position():
     # not change it, and a pair missing on one side is left out
     s = _summary(bias={"softplus": 0.0, "none": 0.0}, noise={"softplus": 0.0, "none": 0.0},
                  over={("none", "zero_target_bias"): lambda seed, lr: seed * 0.3 + lr,
-                       ("softplus", "zero_target_bias"): lambda seed, lr: seed * 0.3 + lr + 0.05})
+                       ("softplus", "zero_target_bias"):
+                           lambda seed, lr: seed * 0.3 + lr + 0.05 + 0.001 * (seed % 3 - 1)})
     s = s.sample(frac=1.0, random_state=1)
     s = s[~((s["head"] == "none") & (s["seed"] == 7))]
     c = _claim(s, "softplus_bias_on_zeros[vs=none]")
     assert c.verdict is Verdict.REPRODUCED and c.n == len(SEEDS) - 1
-    assert c.measured == pytest.approx(0.05) and c.ci_low == pytest.approx(0.05)
+    assert c.measured == pytest.approx(0.05, abs=1e-3) and c.ci_low == pytest.approx(0.05, abs=2e-3)
 
 
 def test_diverged_pairs_are_left_out():
@@ -218,4 +219,4 @@ def test_smoke_end_to_end(cli, tmp_path):
     assert {c.claim for c in claims} >= {"never_negative", "relu_head_dies", "softplus_never_dies",
                                          "softplus_bias_on_zeros[vs=none]"}
     assert [c for c in claims if c.kind.value == "math" and c.verdict is Verdict.FAIL] == []
-    assert O.figures(table, O.Params())
+    assert O.EXPERIMENT.draw(table, O.Params())

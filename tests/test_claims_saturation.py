@@ -205,6 +205,6 @@ def test_smoke_end_to_end(cli, tmp_path):
     summary = S.summarize(table, params)
     assert len(summary) == len(summary.drop_duplicates(["activation", "alpha", "seed"]))
     assert (summary["in_dim"] == 16).all()
-    claims = run_claims(S, "saturation", table, params)
+    claims = run_claims(S.EXPERIMENT, table, params)
     assert claims and all(c.verdict is not Verdict.ERROR for c in claims), claims
-    assert S.figures(table, params)
+    assert S.EXPERIMENT.draw(table, params)

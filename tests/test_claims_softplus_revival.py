@@ -150,10 +150,10 @@ def test_smoke_end_to_end(cli, tmp_path):
     params = resolve_params(S.Params, load_run_records(out).get("softplus_revival", {}), table)
     summary = S.summarize(table, params)
     assert len(summary) == len(summary.drop_duplicates(["label", "z0"]))
-    claims = run_claims(S, "softplus_revival", table, params)
+    claims = run_claims(S.EXPERIMENT, table, params)
     assert claims and all(c.verdict is Verdict.PASS for c in claims), claims
     assert {"relu_never", "leaky_closed_form[slope=0.1]", "softplus_matches_flow[beta=1]"} <= {c.claim for c in claims}
-    assert S.figures(table, params)
+    assert S.EXPERIMENT.draw(table, params)
 
 
 def raw_table(with_new_columns: bool) -> pd.DataFrame:

@@ -1,9 +1,20 @@
 """The same config and seed give byte-identical metrics.csv on CPU."""
 
+from dataclasses import replace
+
 from omegaconf import OmegaConf
 
-from actlab.cli import run_job, run_one
+from actlab.effective import effective_config
+from actlab.jobs import run_job, run_one
+from actlab.registry import experiments
+from actlab.results import run_name
 from tests.helpers import compose
+
+EXPERIMENTS = experiments()
+
+
+def name_of(cfg, experiment="gradient_flow"):
+    return run_name(effective_config(cfg, EXPERIMENTS[experiment].reads))
 
 
 def test_same_config_same_bytes(tmp_path):
@@ -11,7 +22,7 @@ def test_same_config_same_bytes(tmp_path):
     for i in range(2):
         cfg = compose(["experiment=gradient_flow", "scale=smoke", "activation=tanh",
                        "model.depth=4", "trainer.steps=12", f"out_dir={tmp_path / str(i)}"])
-        run_one(cfg, "gradient_flow")
+        run_one(cfg, EXPERIMENTS["gradient_flow"])
         (run,) = (tmp_path / str(i) / "runs" / "gradient_flow").iterdir()
         outs.append((run.name, (run / "metrics.csv").read_bytes()))
     assert outs[0][0] == outs[1][0]  # the run name is derived from the config alone
@@ -24,37 +35,31 @@ def test_batched_seeds_same_bytes(tmp_path):
     for i in range(2):
         cfg = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seeds=[0,1,2]",
                        "trainer.steps=12", f"out_dir={tmp_path / str(i)}"])
-        summaries = run_job(cfg, "saturation")
+        summaries = run_job(cfg, EXPERIMENTS["saturation"])
         assert [s["seeds_batched"] for s in summaries] == [3, 3, 3]
         runs = sorted((tmp_path / str(i) / "runs" / "saturation").iterdir())
         outs.append({r.name: (r / "metrics.csv").read_bytes() for r in runs})
     assert outs[0] == outs[1] and len(outs[0]) == 3
     solo = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seed=1", "trainer.steps=12"])
-    from actlab.results import run_name
-
-    assert run_name(solo) in outs[0]
+    assert name_of(solo, "saturation") in outs[0]
 
 
 def test_run_name_changes_with_the_config():
-    from actlab.results import run_name
-
     a = compose(["model.depth=4"])
     b = compose(["model.depth=4", "trainer.lr=0.02"])
     c = compose(["model.depth=4", "trainer.threads=1", "out_dir=elsewhere", "seeds=[0,5]"])
-    assert run_name(a) != run_name(b)
-    assert run_name(a) == run_name(c)  # threads, out_dir and seeds do not change what seed 0 computes
+    assert name_of(a) != name_of(b)
+    assert name_of(a) == name_of(c)  # threads, out_dir and seeds do not change what seed 0 computes
     assert OmegaConf.select(a, "model.depth") == 4
 
 
 def test_a_failing_batched_job_falls_back_to_one_seed_at_a_time(tmp_path, monkeypatch):
-    from experiments import EXPERIMENTS
-
     def boom(cfg, device, seeds):
         raise RuntimeError("out of memory (simulated)")
 
-    monkeypatch.setattr(EXPERIMENTS["saturation"], "run_seeds", boom)
+    exp = replace(EXPERIMENTS["saturation"], run_seeds=boom)
     cfg = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seeds=[0,1]",
                    "trainer.steps=4", f"out_dir={tmp_path}"])
-    summaries = run_job(cfg, "saturation")
+    summaries = run_job(cfg, exp)
     assert [s["status"] for s in summaries] == ["ok", "ok"]
     assert [s["seeds_batched"] for s in summaries] == [1, 1]

@@ -6,9 +6,11 @@ import sys
 
 import pandas as pd
 
+from actlab.registry import experiments
 from actlab.results import BASE_COLUMNS
-from experiments import EXPERIMENTS
 from tests.conftest import ROOT
+
+EXPERIMENTS = experiments()
 
 
 def test_every_experiment_config_runs(cli, tmp_path):

@@ -1,13 +1,13 @@
 """report.md and report.html from a claims table: every row keeps its cells, whatever the text."""
 
 import math
-import types
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import pandas as pd
 
 from actlab.claims import Kind, Verdict, empirical, math_claim, over_seeds, within
+from actlab.experiment import Experiment
 from actlab.report import build_report
 
 
@@ -45,8 +45,9 @@ def _fake():
                       detail="<script>alert(1)</script>"),
         ]
 
-    return types.SimpleNamespace(__doc__="Fake.\n\nA fake experiment.", Params=_P,
-                                 summarize=lambda df, p: df, claims=claims)
+    return Experiment(name="fake", title="Fake.", summary="A fake experiment.", command="none",
+                      params=_P, run=lambda cfg, device: None, summarize=lambda df, p: df,
+                      claims=claims, figures="builtins:dict")
 
 
 def test_report_rows_keep_their_cells_and_text_is_escaped(tmp_path):

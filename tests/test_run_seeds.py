@@ -6,10 +6,11 @@ import math
 import pytest
 import torch
 
-from experiments import EXPERIMENTS
+from actlab.registry import experiments
 from tests.helpers import compose
 
-BATCHING = sorted(name for name, module in EXPERIMENTS.items() if hasattr(module, "run_seeds"))
+EXPERIMENTS = experiments()
+BATCHING = sorted(name for name, exp in EXPERIMENTS.items() if exp.run_seeds is not None)
 
 
 def _same_rows(solo, batched, where):

@@ -51,18 +51,18 @@ def test_killed_sweep_resumes_with_every_result_once(cli, tmp_path):
 # the sweep's tanh runs crash (a bug, a node failure); the rest must land and a rerun redo only those
 CRASHING_TANH = """
 import sys
-from actlab.cli import main
-from experiments import EXPERIMENTS
+from dataclasses import replace
+from actlab.cli import EXPERIMENTS, main
 
-module = EXPERIMENTS["gradient_flow"]
-real_run = module.run
+real = EXPERIMENTS["gradient_flow"]
 
 def run(cfg, device):
     if cfg.activation.name == "tanh":
         raise RuntimeError("simulated crash")
-    return real_run(cfg, device)
+    return real.run(cfg, device)
 
-module.run = run
+# no run_seeds: every seed goes through the crashing run
+EXPERIMENTS["gradient_flow"] = replace(real, run=run, run_seeds=None)
 main()
 """
 

@@ -1,0 +1,61 @@
+"""What a run actually reads: its effective configuration.
+
+A composed config holds every shared group, but an experiment reads only some of them (declared
+in its Experiment record's `reads`) and an activation reads only its own parameters (relu reads
+no `slope`). The effective configuration drops the rest, so a key that cannot change the
+computation never enters a run's name (its hash) or its table, and a user who sets one is told
+so in one line instead of getting a silently identical run under a new name.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from omegaconf import DictConfig
+
+from actlab.activations import ACTIVATION_KEYS, USES
+from actlab.experiment import SHARED_GROUPS
+from actlab.results import config_dict
+
+# Keys that steer where and how a job runs, never what it computes.
+RUNNER_KEYS = ("out_dir", "force", "seeds", "trainer.device", "trainer.threads", "scale")
+
+
+def unread_activation_keys(name: str) -> list[str]:
+    return [k for k in ACTIVATION_KEYS if k not in USES.get(name, ())]
+
+
+def effective_config(cfg: DictConfig, reads: tuple[str, ...]) -> dict:
+    """The config as a plain dict without runner keys, groups the experiment does not read and
+    activation parameters the chosen activation does not read."""
+    d = copy.deepcopy(config_dict(cfg))
+    for group in SHARED_GROUPS:
+        if group not in reads:
+            d.pop(group, None)
+    if "activation" in d:
+        for key in unread_activation_keys(d["activation"].get("name")):
+            d["activation"].pop(key, None)
+    for key in RUNNER_KEYS:
+        *parents, last = key.split(".")
+        node = d
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(last, None)
+    return d
+
+
+def no_effect(overrides: list[str], cfg: DictConfig, experiment: str, reads: tuple[str, ...]) -> list[str]:
+    """One line for each command-line override that cannot change what this run computes."""
+    lines = []
+    for ov in overrides:
+        key, _, value = ov.lstrip("+~").partition("=")
+        group, _, sub = key.partition(".")
+        if key in RUNNER_KEYS or group in RUNNER_KEYS or group not in SHARED_GROUPS:
+            continue
+        if group not in reads:
+            lines.append(f"{ov}: experiment {experiment} does not read {group}.*, so this has no "
+                         "effect (kept out of the run name and table)")
+        elif group == "activation" and sub in unread_activation_keys(cfg.activation.name):
+            lines.append(f"{ov}: activation {cfg.activation.name} does not read {sub}, so this has no "
+                         "effect (kept out of the run name and table)")
+    return lines

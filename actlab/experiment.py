@@ -1,0 +1,42 @@
+"""The Experiment record: everything the core needs to know about one phenomenon.
+
+Each module under `experiments/` builds one `Experiment` and the package's REGISTRY lists them;
+the core (jobs, analysis commands, report) receives that registry from the composition root and
+never imports `experiments` itself. Figure code is named by a "module:function" path and loaded
+only when figures are drawn, so a training job never imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# The config groups a run can read. An experiment declares the ones it reads; a key of a group it
+# does not read is reported as having no effect and kept out of the run's name and table.
+SHARED_GROUPS = ("activation", "model", "task", "trainer")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    name: str
+    title: str  # one line
+    summary: str  # one paragraph: what is run and what is claimed
+    command: str  # the command that reruns its default grid
+    params: type  # the dataclass of its own run parameters (config key `params`)
+    run: Callable  # run(cfg, device) -> actlab.trainer.TrainResult
+    summarize: Callable  # summarize(table, params) -> DataFrame, one row per seed per condition
+    claims: Callable  # claims(summary, params) -> list[actlab.claims.Claim]
+    figures: str  # "module:function"; function(table, params) -> {name: matplotlib Figure}
+    reads: tuple[str, ...] = SHARED_GROUPS  # shared config groups its runs read
+    run_seeds: Callable | None = None  # run_seeds(cfg, device, seeds) -> {seed: TrainResult}
+
+    def __post_init__(self):
+        unknown = [g for g in self.reads if g not in SHARED_GROUPS]
+        if unknown:
+            raise ValueError(f"{self.name}: reads unknown groups {unknown}; valid: {SHARED_GROUPS}")
+
+    def draw(self, table, params) -> dict:
+        """The experiment's figures (imports its figure code now, not before)."""
+        module, _, func = self.figures.partition(":")
+        return getattr(importlib.import_module(module), func)(table, params)

@@ -1,0 +1,1 @@
+"""Figure code, one module per experiment: imported only when figures are drawn."""
