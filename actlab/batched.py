@@ -19,10 +19,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from actlab.config import Optimizer, TrainerConfig
+from actlab.config import TrainerConfig
 from actlab.models import MLP
 from actlab.tasks import Task
-from actlab.trainer import TrainResult, log_step, progress_enabled
+from actlab.trainer import (
+    RunResult,
+    draw_batch,
+    log_due,
+    log_step,
+    make_optimizer,
+    mark_diverged,
+    minibatch_size,
+    progress_enabled,
+)
 
 
 class BatchedMLP(nn.Module):
@@ -73,7 +82,7 @@ def per_seed_loss(task: Task, out: Tensor, y: Tensor) -> Tensor:
 
 
 def train_many(models: list[MLP], task: Task | list[Task], tc: TrainerConfig, seeds: list[int],
-               desc: str = "", on_log=None, weight_hooks=None) -> list[TrainResult]:
+               desc: str = "", on_log=None, weight_hooks=None) -> list[RunResult]:
     """Train K same-shaped models together; result k is what `train(models[k], task_k, ...,
     seed=seeds[k])` returns (up to float rounding). `task` is one task for all seeds or a list of
     K tasks of the same shapes (say, each seed's own input permutation); a list holding one task K
@@ -102,12 +111,11 @@ def train_many(models: list[MLP], task: Task | list[Task], tc: TrainerConfig, se
             w.register_hook(split(i))
     task = tasks[0]
     n = task.x_train.shape[0]
-    bs = n if tc.batch_size == 0 else min(tc.batch_size, n)
+    bs = minibatch_size(tc, n)
     params = list(net.parameters())
-    opt = (torch.optim.Adam(params, lr=tc.lr) if Optimizer(tc.optimizer) is Optimizer.adam
-           else torch.optim.SGD(params, lr=tc.lr))
+    opt = make_optimizer(params, tc)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
-    results = [TrainResult() for _ in models]
+    results = [RunResult() for _ in models]
     alive = torch.ones(k, dtype=torch.bool)  # on the CPU: indexes python-side bookkeeping
     dev = task.x_train.device
     if all(t is task for t in tasks):  # one dataset: a view, no copies
@@ -118,13 +126,13 @@ def train_many(models: list[MLP], task: Task | list[Task], tc: TrainerConfig, se
         y_all = torch.stack([t.y_train for t in tasks])
     rows_of = torch.arange(k, device=dev).unsqueeze(1)
 
-    def stop(j: int, step: int) -> None:
+    def stop(j: int, step: int, batch_loss: float | None = None) -> None:
         alive[j] = False
-        results[j].status, results[j].diverged_step = "diverged", step
+        mark_diverged(results[j], step, batch_loss)
 
     bar = tqdm(total=tc.steps, desc=desc, disable=not progress_enabled(), leave=False)
     for step in range(tc.steps + 1):
-        if step % tc.log_every == 0 or step == tc.steps:
+        if log_due(step, tc):
             for j in alive.nonzero().flatten().tolist():
                 net.copy_to(j, models[j])
                 if not log_step(results[j], step, models[j], tasks[j], tc, log_hooks[j]):
@@ -132,7 +140,7 @@ def train_many(models: list[MLP], task: Task | list[Task], tc: TrainerConfig, se
         if step == tc.steps or not alive.any():
             break
         if bs < n:
-            idx = torch.stack([torch.randint(0, n, (bs,), generator=g) for g in gens]).to(dev)
+            idx = torch.stack([draw_batch(g, n, bs) for g in gens]).to(dev)
             xb, yb = x_all[rows_of, idx], y_all[rows_of, idx]
         else:
             xb, yb = x_all, y_all
@@ -141,9 +149,7 @@ def train_many(models: list[MLP], task: Task | list[Task], tc: TrainerConfig, se
         # at the next step), so batched and separate runs diverge at the same step
         finite = torch.isfinite(losses).cpu()
         for j in (alive & ~finite).nonzero().flatten().tolist():
-            stop(j, step)
-            results[j].rows.append({"step": step, "layer": None, "metric": "batch_loss",
-                                    "value": losses[j].item()})
+            stop(j, step, losses[j].item())
         opt.zero_grad(set_to_none=True)
         # d(sum)/d(theta_k) = d(loss_k)/d(theta_k): every slice gets exactly its own gradient
         losses.sum().backward()

@@ -312,7 +312,7 @@ def run_claims(exp, table: pd.DataFrame, params) -> list[Claim]:
                       detail=f"{type(e).__name__}: {e}")]
 
 
-def evaluate(experiments: dict, tables: dict[str, pd.DataFrame], params: dict | None = None) -> list[Claim]:
+def judge_all(experiments: dict, tables: dict[str, pd.DataFrame], params: dict | None = None) -> list[Claim]:
     """Every experiment's claims on its table, in registry order, each with the params its runs
     used (`params[name]`; the experiment's defaults where none were recorded)."""
     out: list[Claim] = []

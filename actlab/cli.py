@@ -200,7 +200,7 @@ def figures_main(argv: list[str] | None = None) -> int:
 
 
 def verify_main(argv: list[str] | None = None) -> int:
-    from actlab.claims import Claim, Kind, Verdict, claims_table, evaluate, format_table, problems
+    from actlab.claims import Claim, Kind, Verdict, claims_table, format_table, judge_all, problems
 
     args = _out_parser("actlab-verify", "Evaluate every experiment's claims from OUT/results/*.csv "
                        "with the params their runs used, print them, write OUT/claims.csv; exit 1 "
@@ -212,7 +212,7 @@ def verify_main(argv: list[str] | None = None) -> int:
     if tables is None:
         return 1
     params, smoke, mixed = _params_of_runs(out, tables)
-    claims = evaluate(EXPERIMENTS, {k: v for k, v in tables.items() if k not in mixed}, params)
+    claims = judge_all(EXPERIMENTS, {k: v for k, v in tables.items() if k not in mixed}, params)
     claims += [Claim(experiment=exp, claim="params", statement="The table's runs share one set of params.",
                      kind=Kind.EMPIRICAL, verdict=Verdict.ERROR, detail=line) for exp, line in mixed.items()]
     table = claims_table(claims)

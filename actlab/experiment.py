@@ -24,12 +24,12 @@ class Experiment:
     summary: str  # one paragraph: what is run and what is claimed
     command: str  # the command that reruns its default grid
     params: type  # the dataclass of its own run parameters (config key `params`)
-    run: Callable  # run(cfg, device) -> actlab.trainer.TrainResult
+    run: Callable  # run(cfg, device) -> actlab.trainer.RunResult
     summarize: Callable  # summarize(table, params) -> DataFrame, one row per seed per condition
     claims: Callable  # claims(summary, params) -> list[actlab.claims.Claim]
     figures: str  # "module:function"; function(table, params) -> {name: matplotlib Figure}
     reads: tuple[str, ...] = SHARED_GROUPS  # shared config groups its runs read
-    run_seeds: Callable | None = None  # run_seeds(cfg, device, seeds) -> {seed: TrainResult}
+    run_seeds: Callable | None = None  # run_seeds(cfg, device, seeds) -> {seed: RunResult}
 
     def __post_init__(self):
         unknown = [g for g in self.reads if g not in SHARED_GROUPS]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from actlab.claims import claims_table, evaluate
+from actlab.claims import claims_table, judge_all
 from actlab.results import atomic_write_text
 
 TEMPLATE = "report.html.j2"
@@ -43,7 +43,7 @@ def _interval(row) -> str:
 
 def build_report(out: Path, tables: dict[str, pd.DataFrame], experiments: dict,
                  params: dict | None = None) -> tuple[Path, Path]:
-    table = claims_table(evaluate(experiments, tables, params))
+    table = claims_table(judge_all(experiments, tables, params))
     figs = sorted((out / "figures").glob("*.png"))
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     sections = []

@@ -11,7 +11,7 @@ import torch
 from actlab.activations import get_activation
 from actlab.models import MLP
 from actlab.tasks import Task, make_task
-from actlab.trainer import TrainResult, torch_dtype, train
+from actlab.trainer import RunResult, torch_dtype, train
 
 
 def seed_everything(seed: int) -> None:
@@ -41,12 +41,14 @@ def build(cfg, device: torch.device) -> tuple[MLP, Task]:
     return build_model(cfg, task, cfg.seed), task
 
 
-def train_run(cfg, device: torch.device, desc: str = "") -> TrainResult:
+def train_one(cfg, device: torch.device, desc: str = "") -> RunResult:
+    """The configured model for `cfg.seed`, trained by the reference loop (actlab.trainer.train)."""
     model, task = build(cfg, device)
     return train(model, task, cfg.trainer, seed=cfg.seed, desc=desc)
 
 
-def train_models(cfg, task: Task, seeds: list[int], desc: str = "", **kwargs) -> tuple[list[MLP], list[TrainResult]]:
+def train_seed_models(cfg, task: Task, seeds: list[int], desc: str = "",
+                      **kwargs) -> tuple[list[MLP], list[RunResult]]:
     """One configured model per seed, trained together on `task` (actlab.batched.train_many);
     the models come back too, holding their final weights, for experiments that measure them."""
     from actlab.batched import train_many
@@ -55,7 +57,7 @@ def train_models(cfg, task: Task, seeds: list[int], desc: str = "", **kwargs) ->
     return models, train_many(models, task, cfg.trainer, seeds, desc=desc, **kwargs)
 
 
-def train_runs(cfg, device: torch.device, seeds: list[int], desc: str = "") -> dict[int, TrainResult]:
-    """`train_run` for several seeds at once, as one batched computation (actlab.batched)."""
-    _, results = train_models(cfg, build_task(cfg, device), seeds, desc=desc)
+def train_seeds(cfg, device: torch.device, seeds: list[int], desc: str = "") -> dict[int, RunResult]:
+    """`train_one` for several seeds at once, as one batched computation (actlab.batched)."""
+    _, results = train_seed_models(cfg, build_task(cfg, device), seeds, desc=desc)
     return dict(zip(seeds, results))

@@ -1,4 +1,6 @@
-"""The one training function every experiment calls. Read it top to bottom."""
+"""The reference training loop and the pieces every loop shares. Read `train` top to bottom;
+actlab.batched.train_many is the engine most experiments run (the same loop with a seed
+dimension)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ PROBE_BATCH = 512
 
 
 @dataclass
-class TrainResult:
+class RunResult:
     rows: list[dict] = field(default_factory=list)  # tidy (step, layer, metric, value) rows
     status: str = "ok"  # ok | diverged
     diverged_step: int | None = None
@@ -51,7 +53,7 @@ def progress_enabled() -> bool:
 
 
 @torch.no_grad()
-def evaluate(model: MLP, task: Task, out_train: torch.Tensor | None = None) -> dict[str, float]:
+def network_metrics(model: MLP, task: Task, out_train: torch.Tensor | None = None) -> dict[str, float]:
     """`loss`/`accuracy` on the probe batch (the first PROBE_BATCH training examples: all of them
     for most tasks here), `test_loss`/`test_accuracy` on the test set. Evaluating a fixed
     subsample keeps logging cheap when the training set is large. `out_train`, the model's output
@@ -70,7 +72,7 @@ def evaluate(model: MLP, task: Task, out_train: torch.Tensor | None = None) -> d
     return dict(zip(keys, torch.stack([v.to(torch.float64) for v in values]).tolist()))
 
 
-def log_step(res: TrainResult, step: int, model: MLP, task: Task, tc: TrainerConfig, on_log=None) -> bool:
+def log_step(res: RunResult, step: int, model: MLP, task: Task, tc: TrainerConfig, on_log=None) -> bool:
     """Append whole-network metrics, probes and the experiment's own rows at `step` to `res`;
     return False when the loss is not finite. Shared by `train` and the batched `train_many`."""
     out_train, rows = None, []
@@ -78,7 +80,7 @@ def log_step(res: TrainResult, step: int, model: MLP, task: Task, tc: TrainerCon
         lf = loss_fn(task)
         y_probe = task.y_train[:PROBE_BATCH]
         out_train, rows = probe(model, task.x_train[:PROBE_BATCH], lambda out: lf(out, y_probe))
-    m = evaluate(model, task, out_train)
+    m = network_metrics(model, task, out_train)
     res.rows.extend({"step": step, "layer": None, "metric": k, "value": v} for k, v in m.items())
     res.rows.extend({"step": step, **r} for r in rows)
     res.final = m
@@ -87,34 +89,64 @@ def log_step(res: TrainResult, step: int, model: MLP, task: Task, tc: TrainerCon
     return math.isfinite(m["loss"])
 
 
+# The pieces every training loop shares (this reference `train` and the seed-batched engine
+# actlab.batched.train_many): optimizer, minibatch sampler, log schedule, divergence record.
+
+
+def make_optimizer(params, tc: TrainerConfig) -> torch.optim.Optimizer:
+    if Optimizer(tc.optimizer) is Optimizer.adam:
+        return torch.optim.Adam(params, lr=tc.lr)
+    return torch.optim.SGD(params, lr=tc.lr)
+
+
+def minibatch_size(tc: TrainerConfig, n: int) -> int:
+    return n if tc.batch_size == 0 else min(tc.batch_size, n)
+
+
+def draw_batch(gen: torch.Generator, n: int, bs: int) -> torch.Tensor:
+    """Indices of one minibatch, drawn with replacement from the run's own generator (on the CPU,
+    so that probing, which draws nothing, or a change of device never shifts the data order)."""
+    return torch.randint(0, n, (bs,), generator=gen)
+
+
+def log_due(step: int, tc: TrainerConfig) -> bool:
+    """Probes run at step 0, every tc.log_every steps and at the end."""
+    return step % tc.log_every == 0 or step == tc.steps
+
+
+def mark_diverged(res: RunResult, step: int, batch_loss: float | None = None) -> None:
+    """A non-finite loss ends the run as 'diverged' at `step`; the minibatch loss that blew up,
+    if that is where it showed (the probe-batch `loss` was last logged earlier), is kept as a row."""
+    res.status, res.diverged_step = "diverged", step
+    if batch_loss is not None:
+        res.rows.append({"step": step, "layer": None, "metric": "batch_loss", "value": batch_loss})
+
+
 def train(model: MLP, task: Task, tc: TrainerConfig, seed: int, desc: str = "",
-          on_log=None) -> TrainResult:
+          on_log=None, weight_hooks=None) -> RunResult:
     """Train `model` on `task` for tc.steps steps; probe at step 0, every tc.log_every steps and at
     the end. A non-finite loss stops the run with status 'diverged' at that step.
     `on_log(step, model)`, if given, returns extra rows at each of those steps (an experiment's own
-    probes)."""
+    probes); `weight_hooks[l]`, if given, sees layer l's weight gradient at every step.
+
+    This is the small reference: actlab.batched.train_many is the same loop with a seed
+    dimension, and tests/test_batched.py holds the two to the same rows."""
     lf = loss_fn(task)
     n = task.x_train.shape[0]
-    bs = n if tc.batch_size == 0 else min(tc.batch_size, n)
-    params = list(model.parameters())
-    if Optimizer(tc.optimizer) is Optimizer.adam:
-        opt = torch.optim.Adam(params, lr=tc.lr)
-    else:
-        opt = torch.optim.SGD(params, lr=tc.lr)
-    # Batches come from their own generator so that probing (which draws nothing) or a change of
-    # device never shifts the data order.
+    bs = minibatch_size(tc, n)
+    opt = make_optimizer(list(model.parameters()), tc)
     gen = torch.Generator().manual_seed(seed)
-    res = TrainResult()
+    handles = [layer.weight.register_hook(h) for layer, h in zip(model.layers, weight_hooks or [])]
+    res = RunResult()
 
     bar = tqdm(total=tc.steps, desc=desc, disable=not progress_enabled(), leave=False)
     for step in range(tc.steps + 1):
-        if step % tc.log_every == 0 or step == tc.steps:
-            if not log_step(res, step, model, task, tc, on_log):
-                res.status, res.diverged_step = "diverged", step
-                break
+        if log_due(step, tc) and not log_step(res, step, model, task, tc, on_log):
+            mark_diverged(res, step)
+            break
         if step == tc.steps:
             break
-        idx = torch.randint(0, n, (bs,), generator=gen).to(task.x_train.device) if bs < n else None
+        idx = draw_batch(gen, n, bs).to(task.x_train.device) if bs < n else None
         xb = task.x_train if idx is None else task.x_train[idx]
         yb = task.y_train if idx is None else task.y_train[idx]
         loss = lf(model(xb), yb)
@@ -123,13 +155,13 @@ def train(model: MLP, task: Task, tc: TrainerConfig, seed: int, desc: str = "",
         # of a small net's step.
         loss_value = loss.item()
         if not math.isfinite(loss_value):
-            res.status, res.diverged_step = "diverged", step
-            # the minibatch loss that blew up (the probe-batch `loss` was last logged earlier)
-            res.rows.append({"step": step, "layer": None, "metric": "batch_loss", "value": loss_value})
+            mark_diverged(res, step, loss_value)
             break
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         bar.update(1)
     bar.close()
+    for h in handles:
+        h.remove()
     return res

@@ -45,7 +45,7 @@ from actlab.claims import (
     proportion,
 )
 from actlab.experiment import Experiment
-from actlab.trainer import TrainResult
+from actlab.trainer import RunResult
 
 NAME = "born_dead"
 
@@ -141,7 +141,7 @@ def constant_fraction(depth: int, width: int, init: str, n: int, bias_scale: flo
     return int((spread == 0).sum())
 
 
-def run(cfg, device) -> TrainResult:
+def run(cfg, device) -> RunResult:
     p = cfg.params
     gen = torch.Generator().manual_seed(cfg.seed)
     rows = []
@@ -157,7 +157,7 @@ def run(cfg, device) -> TrainResult:
                           "samples": p.samples}
                 rows += [{**common, "metric": "born_dead_count", "value": k},
                          {**common, "metric": "born_dead_probability", "value": k / p.samples}]
-    return TrainResult(rows=rows)
+    return RunResult(rows=rows)
 
 
 # ---------------------------------------------------------------------------------------------

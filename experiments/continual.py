@@ -47,7 +47,7 @@ from actlab.experiment import Experiment
 from actlab.probes import unit_stats
 from actlab.runner import build_model, build_task
 from actlab.tasks import Task
-from actlab.trainer import TrainResult, train
+from actlab.trainer import RunResult, train
 
 NAME = "continual"
 
@@ -151,11 +151,11 @@ def protected_fraction(before: list[torch.Tensor], after: list[torch.Tensor], ep
     return small / total
 
 
-def run(cfg, device) -> TrainResult:
+def run(cfg, device) -> RunResult:
     return run_seeds(cfg, device, [cfg.seed], batched=False)[cfg.seed]
 
 
-def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult]:
+def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, RunResult]:
     """Every seed's task sequence, each task training all seeds at once (train_many). Split
     sequences are the same for every seed; permuted ones differ (their permutations come from the
     seed), so each seed trains on its own permuted copy of the data, stacked."""
@@ -222,7 +222,7 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult
             rows[s].append({"step": len(seq) * p.steps_per_task, "layer": None, "metric": "forgetting",
                             "value": forgetting, "task": i, "sequence": p.sequence, "head": head,
                             "data": cfg.task.name})
-        out[s] = TrainResult(rows=rows[s], final={"average_accuracy": float(np.mean(acc[s][final]))})
+        out[s] = RunResult(rows=rows[s], final={"average_accuracy": float(np.mean(acc[s][final]))})
     return out
 
 

@@ -42,7 +42,7 @@ from actlab.claims import (
 )
 from actlab.experiment import Experiment
 from actlab.runner import build_model, build_task
-from actlab.trainer import TrainResult, train
+from actlab.trainer import RunResult, train
 
 NAME = "dead_relu"
 CAUSES = {"lr": "trainer.lr", "bias": "params.bias_shift", "narrow": "model.width"}
@@ -156,14 +156,14 @@ def _model(sub, task, seed: int):
     return model
 
 
-def run(cfg, device) -> TrainResult:
+def run(cfg, device) -> RunResult:
     return run_seeds(cfg, device, [cfg.seed], batched=False)[cfg.seed]
 
 
-def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult]:
+def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, RunResult]:
     """Each setting of the swept cause, for every seed: batched (train_many) or one by one."""
     p = cfg.params
-    out = {s: TrainResult() for s in seeds}
+    out = {s: RunResult() for s in seeds}
     for v in _values(p):
         sub = OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"{CAUSES[p.cause]}={v}"]))
         task = build_task(sub, device)

@@ -36,7 +36,7 @@ from actlab.claims import (
 )
 from actlab.config import GeluApprox
 from actlab.experiment import Experiment
-from actlab.runner import train_run, train_runs
+from actlab.runner import train_one, train_seeds
 
 NAME = "gelu_approx"
 APPROX = ("tanh", "sigmoid")
@@ -74,12 +74,12 @@ def curve(approximate: str, z_max: float, points: int) -> tuple[torch.Tensor, to
 
 def run(cfg, device):
     form = GeluApprox(cfg.activation.approximate).value
-    return _finish(cfg, train_run(cfg, device, desc=f"{NAME} {form}"))
+    return _finish(cfg, train_one(cfg, device, desc=f"{NAME} {form}"))
 
 
 def run_seeds(cfg, device, seeds):
     form = GeluApprox(cfg.activation.approximate).value
-    return {s: _finish(cfg, r) for s, r in train_runs(cfg, device, seeds, desc=f"{NAME} {form} x{len(seeds)}").items()}
+    return {s: _finish(cfg, r) for s, r in train_seeds(cfg, device, seeds, desc=f"{NAME} {form} x{len(seeds)}").items()}
 
 
 def _finish(cfg, res):
@@ -359,6 +359,6 @@ EXPERIMENT = Experiment(
     summarize=summarize,
     claims=claims,
     figures="experiments.figures.gelu_approx:figures",
-    # runner.train_run(s); activation.approximate is the form measured
+    # runner.train_one(s); activation.approximate is the form measured
     reads=("activation", "model", "task", "trainer"),
 )

@@ -37,8 +37,8 @@ from omegaconf import OmegaConf
 from actlab.activations import get_activation
 from actlab.claims import Claim, Kind, above, empirical, math_claim, no_data, over_seeds, paired
 from actlab.experiment import Experiment
-from actlab.runner import train_run, train_runs
-from actlab.trainer import TrainResult
+from actlab.runner import train_one, train_seeds
+from actlab.trainer import RunResult
 
 NAME = "gradient_chain"
 FORMS = ("article", "weighted")
@@ -113,7 +113,7 @@ def chain_rows(cfg) -> list[dict]:
     return rows
 
 
-def _training_rows(r: TrainResult, depth: int) -> list[dict]:
+def _training_rows(r: RunResult, depth: int) -> list[dict]:
     common = {"layer": None, "depth": depth, "form": "mlp"}
     last_step = max((row["step"] for row in r.rows), default=0)
     return [{**row, **common} for row in r.rows if row["layer"] is None] + [
@@ -122,22 +122,22 @@ def _training_rows(r: TrainResult, depth: int) -> list[dict]:
          "value": float(r.diverged_step) if r.diverged_step is not None else math.nan}]
 
 
-def run(cfg, device) -> TrainResult:
+def run(cfg, device) -> RunResult:
     return run_seeds(cfg, device, [cfg.seed], batched=False)[cfg.seed]
 
 
-def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, TrainResult]:
+def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, RunResult]:
     """The chains are computed once (they do not depend on the seed); the deep MLPs of the
     activations in `params.train_activations` train all seeds together, one depth at a time."""
     p = cfg.params
     chain = chain_rows(cfg)
-    out = {s: TrainResult(rows=[dict(r) for r in chain]) for s in seeds}
+    out = {s: RunResult(rows=[dict(r) for r in chain]) for s in seeds}
     if cfg.activation.name in p.train_activations:
         for depth in p.train_depths:
             sub = OmegaConf.merge(cfg, {"model": {"depth": depth}})
             desc = f"{NAME} train d={depth}"
-            results = (train_runs(sub, device, seeds, desc=f"{desc} x{len(seeds)}") if batched
-                       else {cfg.seed: train_run(sub, device, desc=desc)})
+            results = (train_seeds(sub, device, seeds, desc=f"{desc} x{len(seeds)}") if batched
+                       else {cfg.seed: train_one(sub, device, desc=desc)})
             for s, r in results.items():
                 out[s].rows += _training_rows(r, depth)
     return out
@@ -476,6 +476,6 @@ EXPERIMENT = Experiment(
     summarize=summarize,
     claims=claims,
     figures="experiments.figures.gradient_chain:figures",
-    # chains: activation, model.weight_scale; trained MLPs: runner.train_run(s)
+    # chains: activation, model.weight_scale; trained MLPs: runner.train_one(s)
     reads=("activation", "model", "task", "trainer"),
 )

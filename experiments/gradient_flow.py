@@ -29,7 +29,7 @@ from actlab.claims import (
     within,
 )
 from actlab.experiment import Experiment
-from actlab.runner import train_run, train_runs
+from actlab.runner import train_one, train_seeds
 
 NAME = "gradient_flow"
 CONDITION = ["activation", "slope", "init", "weight_scale", "depth", "width"]
@@ -59,11 +59,11 @@ THRESHOLDS = Thresholds()
 
 
 def run(cfg, device):
-    return train_run(cfg, device, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth}")
+    return train_one(cfg, device, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth}")
 
 
 def run_seeds(cfg, device, seeds):
-    return train_runs(cfg, device, seeds, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth} x{len(seeds)}")
+    return train_seeds(cfg, device, seeds, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth} x{len(seeds)}")
 
 
 def _init_rows(df: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -207,6 +207,6 @@ EXPERIMENT = Experiment(
     summarize=summarize,
     claims=claims,
     figures="experiments.figures.gradient_flow:figures",
-    # runner.train_run(s): the configured activation, model, task and trainer
+    # runner.train_one(s): the configured activation, model, task and trainer
     reads=("activation", "model", "task", "trainer"),
 )

@@ -21,7 +21,7 @@ import torch
 
 from actlab.claims import Claim, Kind, below, empirical, math_claim, no_data, over_seeds
 from actlab.experiment import Experiment
-from actlab.runner import build, build_task, train_models
+from actlab.runner import build, build_task, train_seed_models
 from actlab.trainer import train
 
 NAME = "linear_collapse"
@@ -93,7 +93,7 @@ def run(cfg, device):
 def run_seeds(cfg, device, seeds):
     task = build_task(cfg, device)
     desc = f"{NAME} {cfg.activation.name} d={cfg.model.depth} x{len(seeds)}"
-    models, results = train_models(cfg, task, seeds, desc=desc)
+    models, results = train_seed_models(cfg, task, seeds, desc=desc)
     return {s: _finish(cfg, m, task, r) for s, m, r in zip(seeds, models, results)}
 
 
@@ -248,6 +248,6 @@ EXPERIMENT = Experiment(
     summarize=summarize,
     claims=claims,
     figures="experiments.figures.linear_collapse:figures",
-    # runner.build/train_models and train: all four
+    # runner.build/train_seed_models and train: all four
     reads=("activation", "model", "task", "trainer"),
 )

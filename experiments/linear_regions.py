@@ -31,7 +31,7 @@ from actlab.experiment import Experiment
 from actlab.models import MLP
 from actlab.regions import count_pieces, model_arrays, sampled_pieces, tent_network
 from actlab.runner import build
-from actlab.trainer import TrainResult, train
+from actlab.trainer import RunResult, train
 
 NAME = "linear_regions"
 
@@ -128,7 +128,7 @@ def run(cfg, device):
         add("random", "init", cfg.model.depth, cfg.model.width, 1, sub.seed, *before, **kw)
         add("random", "trained", cfg.model.depth, cfg.model.width, 1, sub.seed, *after, **kw)
     rows += _region_map(cfg, device)
-    return TrainResult(rows=rows)
+    return RunResult(rows=rows)
 
 
 def _flat_steps(cfg) -> list[dict]:

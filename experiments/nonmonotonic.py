@@ -21,7 +21,7 @@ import torch
 from actlab.activations import get_activation
 from actlab.claims import Claim, Kind, below, empirical, no_data, over_seeds
 from actlab.experiment import Experiment
-from actlab.trainer import TrainResult
+from actlab.trainer import RunResult
 
 NAME = "nonmonotonic"
 NON_MONOTONE = ("swish", "gelu")  # each has an interior minimum: one neuron can turn
@@ -55,7 +55,7 @@ def target(x: torch.Tensor) -> torch.Tensor:
     return 1 - torch.exp(-(x**2) / 0.8)
 
 
-def fit(act, p, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def fit_one_neuron(act, p, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Best-of-restarts fit; returns (mse of each restart, x, best prediction)."""
     g = torch.Generator().manual_seed(seed)
     x = torch.linspace(-p.x_range, p.x_range, p.n_points, dtype=torch.float64)
@@ -79,15 +79,15 @@ def fit(act, p, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return mse, x, pred[int(mse.argmin())]
 
 
-def run(cfg, device) -> TrainResult:
+def run(cfg, device) -> RunResult:
     p = cfg.params
     act = get_activation(cfg.activation)
-    mse, x, best = fit(act, p, cfg.seed)
+    mse, x, best = fit_one_neuron(act, p, cfg.seed)
     rows = [{"step": p.steps, "layer": None, "metric": "mse", "value": float(mse.min())},
             {"step": p.steps, "layer": None, "metric": "mse_median_restart", "value": float(mse.median())}]
     rows += [{"step": p.steps, "layer": None, "metric": "fit", "value": float(v), "x": float(xi)}
              for xi, v in zip(x.tolist(), best.tolist())]
-    return TrainResult(rows=rows, final={"mse": float(mse.min())})
+    return RunResult(rows=rows, final={"mse": float(mse.min())})
 
 
 def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:

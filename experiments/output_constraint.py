@@ -33,8 +33,8 @@ from actlab.claims import (
     proportion,
 )
 from actlab.experiment import Experiment
-from actlab.runner import build_model, build_task, train_models
-from actlab.trainer import TrainResult, train
+from actlab.runner import build_model, build_task, train_seed_models
+from actlab.trainer import RunResult, train
 
 NAME = "output_constraint"
 HEADS = ("none", "relu", "softplus")
@@ -75,20 +75,20 @@ def _task(cfg, device):
     return task
 
 
-def run(cfg, device) -> TrainResult:
+def run(cfg, device) -> RunResult:
     task = _task(cfg, device)
     model = build_model(cfg, task, cfg.seed)
     res = train(model, task, cfg.trainer, seed=cfg.seed, desc=f"{NAME} head={cfg.model.out_activation}")
     return _finish(cfg, model, task, res)
 
 
-def run_seeds(cfg, device, seeds) -> dict[int, TrainResult]:
+def run_seeds(cfg, device, seeds) -> dict[int, RunResult]:
     task = _task(cfg, device)
-    models, results = train_models(cfg, task, seeds, desc=f"{NAME} head={cfg.model.out_activation} x{len(seeds)}")
+    models, results = train_seed_models(cfg, task, seeds, desc=f"{NAME} head={cfg.model.out_activation} x{len(seeds)}")
     return {s: _finish(cfg, m, task, r) for s, m, r in zip(seeds, models, results)}
 
 
-def _finish(cfg, model, task, res: TrainResult) -> TrainResult:
+def _finish(cfg, model, task, res: RunResult) -> RunResult:
     p = cfg.params
     with torch.no_grad():
         pred = model(task.x_test)[:, 0]

@@ -27,7 +27,7 @@ import pandas as pd
 from actlab.claims import Claim, Kind, above, below, empirical, no_data, over_seeds
 from actlab.experiment import Experiment
 from actlab.probes import NEAR_ZERO
-from actlab.runner import train_run, train_runs
+from actlab.runner import train_one, train_seeds
 
 NAME = "saturation"
 SATURATING = ("tanh", "sigmoid")
@@ -63,12 +63,12 @@ THRESHOLDS = Thresholds()
 
 
 def run(cfg, device):
-    return _finish(cfg, train_run(cfg, device, desc=f"{NAME} {cfg.activation.name} alpha={cfg.task.input_scale:g}"))
+    return _finish(cfg, train_one(cfg, device, desc=f"{NAME} {cfg.activation.name} alpha={cfg.task.input_scale:g}"))
 
 
 def run_seeds(cfg, device, seeds):
     desc = f"{NAME} {cfg.activation.name} alpha={cfg.task.input_scale:g} x{len(seeds)}"
-    return {s: _finish(cfg, r) for s, r in train_runs(cfg, device, seeds, desc=desc).items()}
+    return {s: _finish(cfg, r) for s, r in train_seeds(cfg, device, seeds, desc=desc).items()}
 
 
 def _finish(cfg, res):
@@ -347,6 +347,6 @@ EXPERIMENT = Experiment(
     summarize=summarize,
     claims=claims,
     figures="experiments.figures.saturation:figures",
-    # runner.train_run(s); task.input_scale and task.in_dim also go into its rows
+    # runner.train_one(s); task.input_scale and task.in_dim also go into its rows
     reads=("activation", "model", "task", "trainer"),
 )

@@ -31,7 +31,7 @@ from actlab.meanfield import chi, fixed_point, q_sequence
 from actlab.models import MLP
 from actlab.probes import _rms_each
 from actlab.runner import build_model, build_task, seed_everything
-from actlab.trainer import PROBE_BATCH, TrainResult, loss_fn, torch_dtype
+from actlab.trainer import PROBE_BATCH, RunResult, loss_fn, torch_dtype
 
 NAME = "signal_propagation"
 
@@ -111,11 +111,11 @@ def measure(model, task) -> tuple[float, list[float]]:
     return float(loss.item()), deltas
 
 
-def run(cfg, device) -> TrainResult:
+def run(cfg, device) -> RunResult:
     return run_seeds(cfg, device, [cfg.seed])[cfg.seed]
 
 
-def run_seeds(cfg, device, seeds) -> dict[int, TrainResult]:
+def run_seeds(cfg, device, seeds) -> dict[int, RunResult]:
     """Each seed's network measured on the shared task; the theory is computed once."""
     task = build_task(cfg, device)
     x2 = float((task.x_train[:PROBE_BATCH].double() ** 2).mean())
@@ -126,7 +126,7 @@ def run_seeds(cfg, device, seeds) -> dict[int, TrainResult]:
         model = build_network(cfg, task, s)
         loss, deltas = measure(model, task)
         del model
-        res = TrainResult(final={"loss": loss})
+        res = RunResult(final={"loss": loss})
         res.rows.append({"step": 0, "layer": None, "metric": "loss", "value": loss})
         res.rows += [{"step": 0, "layer": k, "metric": "delta_rms", "value": d}
                      for k, d in enumerate(deltas, start=1)]

@@ -34,7 +34,7 @@ import torch
 from actlab.activations import get_activation
 from actlab.claims import Claim, math_claim, no_data
 from actlab.experiment import Experiment
-from actlab.trainer import TrainResult
+from actlab.trainer import RunResult
 
 NAME = "softplus_revival"
 
@@ -92,7 +92,7 @@ def steps_to_revive(act, z0s: list[float], lr: float, max_steps: int, n_points: 
     return out.tolist()
 
 
-def run(cfg, device) -> TrainResult:
+def run(cfg, device) -> RunResult:
     p = cfg.params
     act = get_activation(cfg.activation)
     steps = steps_to_revive(act, list(p.z0s), p.lr, p.max_steps, p.n_points)
@@ -103,7 +103,7 @@ def run(cfg, device) -> TrainResult:
         rows += [{**common, "metric": "steps_to_revive", "value": s},
                  {**common, "metric": "revived", "value": float(not math.isnan(s))},
                  {**common, "metric": "slope_at_z0", "value": float(act.deriv(torch.tensor(z0)))}]
-    return TrainResult(rows=rows)
+    return RunResult(rows=rows)
 
 
 # ---------------------------------------------------------------------------------------------

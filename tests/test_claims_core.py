@@ -20,8 +20,8 @@ from actlab.claims import (
     clopper_pearson,
     empirical,
     equivalent,
-    evaluate,
     geo_mean_ci,
+    judge_all,
     math_claim,
     mean_ci,
     over_seeds,
@@ -131,7 +131,7 @@ def test_proportion_uses_the_exact_interval():
 
 def test_claims_take_keywords_and_kind_matches_verdict():
     with pytest.raises(TypeError):
-        Claim("e", "c", "s", "math", "pass")  # noqa: the positional form is gone on purpose
+        Claim("e", "c", "s", "math", "pass")  # the positional form is gone on purpose
     with pytest.raises(ValueError):
         Claim(experiment="e", claim="c", statement="s", kind=Kind.MATH, verdict=Verdict.REPRODUCED)
     with pytest.raises(ValueError):
@@ -236,6 +236,6 @@ def test_verify_passes_the_runs_params_and_refuses_a_mixed_table(tmp_path, monke
 def test_evaluate_uses_defaults_when_no_params_were_recorded():
     seen = []
     mod = _module(lambda s, p: seen.append(p) or [])
-    evaluate({"fake": mod}, {"fake": pd.DataFrame({"run_id": []})})
+    judge_all({"fake": mod}, {"fake": pd.DataFrame({"run_id": []})})
     assert seen == [_P()]
 

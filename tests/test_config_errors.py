@@ -39,6 +39,9 @@ CASES = [
     (["seed=4294967296"], "seed=4294967296: must be an integer in [0, 2^32 - 1]"),
     (["trainer.lr=1e308"], "trainer.lr=1e+308: not representable in trainer.dtype=float32"),
     (["model.width=100000", "model.depth=100000"], "GiB"),
+    # experiment choices are typed: a bad one stops the sweep before its first job
+    (["-m", "experiment=dead_relu", "params.cause=lr,foo"], "params.cause=foo: Invalid value 'foo', expected one of [lr, bias, narrow]"),
+    (["experiment=continual", "params.head=both"], "params.head=both: Invalid value 'both', expected one of [task, shared]"),
 ]
 
 
