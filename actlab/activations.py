@@ -1,4 +1,5 @@
-"""The activation registry: one explicit entry per name, each a function and its analytic derivative.
+"""The activation registry: one explicit entry per name, each a function and its analytic
+derivative.
 
 `ACTIVATIONS[name](cfg)` builds an `Activation` from an `ActivationConfig` (so parameters such as
 `slope` and `beta` are read from the config). The derivative is written out by hand, not taken from

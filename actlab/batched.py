@@ -35,7 +35,8 @@ from actlab.trainer import (
 
 
 class BatchedMLP(nn.Module):
-    """The weights of K MLPs of one architecture, stacked; forward maps (K, batch, in) -> (K, batch, out)."""
+    """The weights of K MLPs of one architecture, stacked; forward maps (K, batch, in) ->
+    (K, batch, out)."""
 
     def __init__(self, models: list[MLP]) -> None:
         super().__init__()
@@ -51,7 +52,8 @@ class BatchedMLP(nn.Module):
             for i in range(len(first.layers)))
         self.act, self.out_act = first.act, first.out_act
         masks = [m.out_mask for m in models]
-        if any((a is None) != (masks[0] is None) or (a is not None and not torch.equal(a, masks[0])) for a in masks):
+        if any((a is None) != (masks[0] is None) or (a is not None and not torch.equal(a, masks[0]))
+               for a in masks):
             raise ValueError("train_many: every model must have the same out_mask")
         self.out_mask = masks[0]
 
@@ -77,7 +79,8 @@ def per_seed_loss(task: Task, out: Tensor, y: Tensor) -> Tensor:
     """Each seed's mean loss, shape (K,): the same reduction as the plain trainer's loss."""
     if task.kind == "classification":
         k, b, c = out.shape
-        return F.cross_entropy(out.reshape(k * b, c), y.reshape(k * b), reduction="none").reshape(k, b).mean(1)
+        return F.cross_entropy(out.reshape(k * b, c), y.reshape(k * b),
+                               reduction="none").reshape(k, b).mean(1)
     return F.mse_loss(out, y, reduction="none").flatten(1).mean(1)
 
 

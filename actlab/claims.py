@@ -72,7 +72,8 @@ class Claim:
                                                       Verdict.NOT_REPRODUCED):
             raise ValueError(f"{self.claim}: a math claim passes or fails, not {self.verdict}")
         if self.kind is Kind.EMPIRICAL and self.verdict in (Verdict.PASS, Verdict.FAIL):
-            raise ValueError(f"{self.claim}: an empirical claim is reproduced or not, not {self.verdict}")
+            raise ValueError(f"{self.claim}: an empirical claim is reproduced or not, "
+                             f"not {self.verdict}")
 
     @property
     def failed(self) -> bool:
@@ -229,7 +230,7 @@ def over_seeds(values, rule: Rule, *, log: bool = False) -> Evidence:
     v = np.asarray(values, dtype=float).ravel()
     bad = ~np.isfinite(v) | ((v <= 0) if log else False)
     keep = v[~bad]
-    if not log and len(keep) and np.isin(keep, (0.0, 1.0)).all() and keep.any():
+    if not log and len(keep) >= 2 and np.isin(keep, (0.0, 1.0)).all() and keep.any():
         # one yes/no outcome per seed: the exact binomial interval, which stays honest when every
         # seed agrees (a t interval would collapse to a point). All zeros is left to the t rule:
         # no spread, no interval, and an estimate of exactly 0 supports no "above 0"
@@ -261,7 +262,8 @@ def empirical(*, experiment: str, claim: str, statement: str, rule: Rule, eviden
                  detail="; ".join(parts))
 
 
-def paired(summary: pd.DataFrame, value: str, by: str, a, b, on: Iterable[str] = ("seed",)) -> pd.Series:
+def paired(summary: pd.DataFrame, value: str, by: str, a, b,
+           on: Iterable[str] = ("seed",)) -> pd.Series:
     """Per-seed difference value[by == a] - value[by == b], paired on the `on` columns (seed ids,
     never positions). Seeds present on one side only are left out."""
     on = list(on)
@@ -270,7 +272,8 @@ def paired(summary: pd.DataFrame, value: str, by: str, a, b, on: Iterable[str] =
     for side, label in ((left, a), (right, b)):
         if side.index.duplicated().any():
             dup = side.index[side.index.duplicated()][0]
-            raise ValueError(f"paired: {by}={label!r} has several rows for {dict(zip(on, np.atleast_1d(dup)))}; "
+            raise ValueError(f"paired: {by}={label!r} has several rows for "
+                             f"{dict(zip(on, np.atleast_1d(dup)))}; "
                              "summarize must give one row per seed and condition")
     both = left.index.intersection(right.index)
     return (left[both] - right[both]).sort_index()
@@ -292,7 +295,8 @@ def format_table(df: pd.DataFrame) -> str:
 
     cols = ["experiment", "claim", "n", "measured", "ci_low", "ci_high", "expected", "verdict"]
     rows = [[fmt(r[c]) for c in cols] for _, r in df.iterrows()]
-    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+              for i, c in enumerate(cols)]
 
     def line(cells):
         return "  ".join(s.ljust(w) for s, w in zip(cells, widths))
@@ -312,7 +316,8 @@ def run_claims(exp, table: pd.DataFrame, params) -> list[Claim]:
                       detail=f"{type(e).__name__}: {e}")]
 
 
-def judge_all(experiments: dict, tables: dict[str, pd.DataFrame], params: dict | None = None) -> list[Claim]:
+def judge_all(experiments: dict, tables: dict[str, pd.DataFrame],
+              params: dict | None = None) -> list[Claim]:
     """Every experiment's claims on its table, in registry order, each with the params its runs
     used (`params[name]`; the experiment's defaults where none were recorded)."""
     out: list[Claim] = []
@@ -331,7 +336,8 @@ def problems(claims: list[Claim], smoke_only: dict[str, bool] | None = None) -> 
     for c in claims:
         where = f"{c.experiment}/{c.claim}"
         if c.failed:
-            lines.append(f"FAILED: {where}: measured {c.measured:.6g}, expected {c.expected}; {c.detail}")
+            lines.append(f"FAILED: {where}: measured {c.measured:.6g}, "
+                         f"expected {c.expected}; {c.detail}")
         elif c.verdict is Verdict.ERROR:
             lines.append(f"ERROR: {where}: claims raised {c.detail}")
         elif (c.kind is Kind.MATH and c.verdict is Verdict.NO_DATA and c.required

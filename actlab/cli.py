@@ -50,7 +50,8 @@ def _hydra_main(cfg: DictConfig) -> None:
     _worker_threads(cfg)
     try:
         if name not in EXPERIMENTS:
-            raise ConfigError(f"experiment={name!r}: unknown; valid choices: {', '.join(EXPERIMENTS)}")
+            raise ConfigError(f"experiment={name!r}: unknown; "
+                              f"valid choices: {', '.join(EXPERIMENTS)}")
         exp = EXPERIMENTS[name]
         if str(hc.mode) == "RunMode.RUN":  # a single run: say which typed keys change nothing
             from actlab.effective import no_effect
@@ -98,8 +99,8 @@ def main() -> None:
             _exit_interrupted()
         message = one_line(e)
         if message is None:  # not a configuration error: say what broke, keep the traceback opt-in
-            print(f"error: {type(e).__name__}: {first_line(e)} (HYDRA_FULL_ERROR=1 shows the traceback)",
-                  file=sys.stderr)
+            print(f"error: {type(e).__name__}: {first_line(e)} "
+                  "(HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
             sys.exit(1)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
@@ -109,8 +110,9 @@ def main() -> None:
     failed = failed_since(_out_dirs_from_argv(sys.argv[1:]), started)
     if failed:
         first_name, first_error = failed[0]
-        print(f"error: {len(failed)} run(s) failed, e.g. {first_name}: {first_error}; each summary.json holds "
-              "its error and the run's log the traceback; rerun the same command to retry them", file=sys.stderr)
+        print(f"error: {len(failed)} run(s) failed, e.g. {first_name}: {first_error}; "
+              "each summary.json holds its error and the run's log the traceback; "
+              "rerun the same command to retry them", file=sys.stderr)
         sys.exit(1)
 
 
@@ -127,13 +129,15 @@ def _on_sigint(signum, frame) -> None:
 
 def _exit_interrupted() -> None:
     # finished runs are on disk (atomic writes); the one in progress left no summary
-    print("interrupted: rerun the same command to resume (finished runs are skipped)", file=sys.stderr)
+    print("interrupted: rerun the same command to resume (finished runs are skipped)",
+          file=sys.stderr)
     sys.exit(130)
 
 
 def _out_parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description, epilog=f"example: {example}")
-    p.add_argument("--out", default="outputs", help="the out_dir the runs were written to (default: outputs)")
+    p.add_argument("--out", default="outputs",
+                   help="the out_dir the runs were written to (default: outputs)")
     return p
 
 
@@ -167,7 +171,8 @@ def _params_of_runs(out: Path, tables: dict) -> tuple[dict, dict, dict]:
 
 
 def collect_main(argv: list[str] | None = None) -> int:
-    args = _out_parser("actlab-collect", "Merge every run folder into OUT/results/<experiment>.csv.",
+    args = _out_parser("actlab-collect",
+                       "Merge every run folder into OUT/results/<experiment>.csv.",
                        "actlab-collect --out outputs").parse_args(argv)
     written = collect(Path(args.out), log=lambda m: print(m, file=sys.stderr))
     for exp, path in written.items():
@@ -182,7 +187,8 @@ def figures_main(argv: list[str] | None = None) -> int:
     from actlab.plotting import save_figure
 
     args = _out_parser("actlab-figures", "Draw every figure from OUT/results/*.csv (no training) "
-                       "into OUT/figures/ as PNG and PDF.", "actlab-figures --out outputs").parse_args(argv)
+                       "into OUT/figures/ as PNG and PDF.",
+                       "actlab-figures --out outputs").parse_args(argv)
     out = Path(args.out)
     tables = _tables_or_complain(out)
     if tables is None:
@@ -213,8 +219,10 @@ def verify_main(argv: list[str] | None = None) -> int:
         return 1
     params, smoke, mixed = _params_of_runs(out, tables)
     claims = judge_all(EXPERIMENTS, {k: v for k, v in tables.items() if k not in mixed}, params)
-    claims += [Claim(experiment=exp, claim="params", statement="The table's runs share one set of params.",
-                     kind=Kind.EMPIRICAL, verdict=Verdict.ERROR, detail=line) for exp, line in mixed.items()]
+    claims += [Claim(experiment=exp, claim="params",
+                     statement="The table's runs share one set of params.",
+                     kind=Kind.EMPIRICAL, verdict=Verdict.ERROR, detail=line)
+               for exp, line in mixed.items()]
     table = claims_table(claims)
     atomic_write_csv(out / "claims.csv", table)
     print(format_table(table))
@@ -227,7 +235,8 @@ def verify_main(argv: list[str] | None = None) -> int:
 def report_main(argv: list[str] | None = None) -> int:
     from actlab.report import build_report
 
-    args = _out_parser("actlab-report", "Write OUT/report.md and a self-contained OUT/report.html from "
+    args = _out_parser("actlab-report",
+                       "Write OUT/report.md and a self-contained OUT/report.html from "
                        "OUT/results/*.csv and OUT/figures/ (no training).",
                        "actlab-report --out outputs").parse_args(argv)
     out = Path(args.out)

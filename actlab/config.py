@@ -140,9 +140,11 @@ def _no_unknown_keys(cfg: Any) -> None:
 
 
 def unknown_key(key: str, schema: type) -> ConfigError:
-    """The error for a key its schema (a config dataclass) does not have, listing the ones it has."""
+    """The error for a key its schema (a config dataclass) does not have, listing the ones it
+    has."""
     names = [f.name for f in dataclasses.fields(schema)]
-    return ConfigError(f"{key}: no such key; valid keys: {', '.join(names) or 'none (it takes no keys)'}")
+    return ConfigError(f"{key}: no such key; "
+                       f"valid keys: {', '.join(names) or 'none (it takes no keys)'}")
 
 
 def validate(cfg: Any) -> None:
@@ -179,7 +181,8 @@ def validate(cfg: Any) -> None:
     need(tr.threads >= 0, "trainer.threads", tr.threads, "must be >= 0 (0 = torch default)")
     _all_floats_finite(cfg, "")
     for key, seed in [("seed", cfg.seed)] + [("seeds", s) for s in cfg.seeds]:
-        need(0 <= seed <= 2**32 - 1, key, seed, "must be an integer in [0, 2^32 - 1] (a torch/numpy seed)")
+        need(0 <= seed <= 2**32 - 1, key, seed,
+             "must be an integer in [0, 2^32 - 1] (a torch/numpy seed)")
     import numpy as np
 
     info = np.finfo(tr.dtype.value)
@@ -189,7 +192,8 @@ def validate(cfg: Any) -> None:
     need_bytes, have = memory_estimate(cfg), total_memory()
     need(need_bytes <= have, "model.width", m.width,
          f"with model.depth={m.depth} this needs about {need_bytes / 2**30:.3g} GiB "
-         f"(weights, gradients, optimizer state and activations x {max(1, len(cfg.seeds))} seed(s)), "
+         "(weights, gradients, optimizer state and activations "
+         f"x {max(1, len(cfg.seeds))} seed(s)), "
          f"more than this machine's {have / 2**30:.3g} GiB")
 
 
@@ -213,7 +217,8 @@ def memory_estimate(cfg: Any) -> int:
     """Bytes one job needs, roughly: weights, gradients and two optimizer buffers, plus the
     activations of one batch kept for backward, for each seed trained together."""
     m, t, tr = cfg.model, cfg.task, cfg.trainer
-    n_params = t.in_dim * m.width + (m.depth - 1) * m.width * (m.width + 1) + m.width * (t.out_dim + 1)
+    n_params = (t.in_dim * m.width + (m.depth - 1) * m.width * (m.width + 1)
+                + m.width * (t.out_dim + 1))
     batch = max(tr.batch_size or t.n_train, 512)  # the probe pass sees 512 examples
     activations = 3 * batch * m.width * m.depth
     size = 8 if tr.dtype.value == "float64" else 4

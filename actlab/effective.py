@@ -44,7 +44,8 @@ def effective_config(cfg: DictConfig, reads: tuple[str, ...]) -> dict:
     return d
 
 
-def no_effect(overrides: list[str], cfg: DictConfig, experiment: str, reads: tuple[str, ...]) -> list[str]:
+def no_effect(overrides: list[str], cfg: DictConfig, experiment: str,
+              reads: tuple[str, ...]) -> list[str]:
     """One line for each command-line override that cannot change what this run computes."""
     lines = []
     for ov in overrides:
@@ -56,6 +57,6 @@ def no_effect(overrides: list[str], cfg: DictConfig, experiment: str, reads: tup
             lines.append(f"{ov}: experiment {experiment} does not read {group}.*, so this has no "
                          "effect (kept out of the run name and table)")
         elif group == "activation" and sub in unread_activation_keys(cfg.activation.name):
-            lines.append(f"{ov}: activation {cfg.activation.name} does not read {sub}, so this has no "
-                         "effect (kept out of the run name and table)")
+            lines.append(f"{ov}: activation {cfg.activation.name} does not read {sub}, "
+                         "so this has no effect (kept out of the run name and table)")
     return lines

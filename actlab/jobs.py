@@ -42,7 +42,8 @@ def check_writable(out: Path) -> None:
     while not probe_dir.exists():
         probe_dir = probe_dir.parent
     if not os.access(probe_dir, os.W_OK) or not probe_dir.is_dir():
-        raise ConfigError(f"out_dir={str(out)!r}: not a writable folder ({probe_dir} is not writable)")
+        raise ConfigError(f"out_dir={str(out)!r}: not a writable folder "
+                          f"({probe_dir} is not writable)")
 
 
 def with_seed(cfg: DictConfig, seed: int) -> DictConfig:
@@ -54,7 +55,8 @@ def with_seed(cfg: DictConfig, seed: int) -> DictConfig:
 
 
 def run_one(cfg: DictConfig, exp: Experiment) -> dict:
-    """Run one configured experiment into OUT/runs/<experiment>/<run_name>/ and return its summary."""
+    """Run one configured experiment into OUT/runs/<experiment>/<run_name>/ and return its
+    summary."""
     return run_job(cfg, exp)[-1]
 
 
@@ -82,7 +84,8 @@ def run_job(cfg: DictConfig, exp: Experiment) -> list[dict]:
         done = read_summary(dirs[s])
         # finished results, ok or diverged, are kept; a failed or unfinished run is redone
         if done and done.get("status") in FINISHED and not cfg.force:
-            log.info("skip %s/%s: already %s (force=true reruns it)", exp.name, names[s], done["status"])
+            log.info("skip %s/%s: already %s (force=true reruns it)", exp.name, names[s],
+                     done["status"])
             summaries[s] = done
     pending = [s for s in seeds if s not in summaries]
     if not pending:
@@ -136,7 +139,8 @@ def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result
         "experiment": exp.name, "run_id": name, "status": status, "diverged_step": div,
         "error": error, "final": final, "rows": len(df), "wall_time_s": round(wall, 3),
         "seeds_batched": batch, "device": str(device),
-        "versions": {"actlab": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "versions": {"actlab": __version__, "torch": torch.__version__,
+                     "python": platform.python_version()},
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, default=float))
     log.info("end %s/%s: %s in %.2fs", exp.name, name, status, wall)
@@ -156,7 +160,8 @@ def failed_since(outs: list[str], since: float) -> list[tuple[str, str]]:
             except (OSError, ValueError):
                 continue
             if summary.get("status") == "failed":
-                failed.append((f"{path.parent.parent.name}/{path.parent.name}", summary.get("error", "")))
+                failed.append((f"{path.parent.parent.name}/{path.parent.name}",
+                               summary.get("error", "")))
     return failed
 
 

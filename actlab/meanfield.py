@@ -38,7 +38,8 @@ def chi(act: Activation, q: float, sigma_w: float) -> float:
     return sigma_w**2 * gauss_expect(lambda u: act.deriv(u) ** 2, q)
 
 
-def q_sequence(act: Activation, q1: float, sigma_w: float, sigma_b: float, depth: int) -> list[float]:
+def q_sequence(act: Activation, q1: float, sigma_w: float, sigma_b: float,
+               depth: int) -> list[float]:
     """q_1..q_depth, the pre-activation variance of each layer from q_1 at the first layer."""
     qs = [q1]
     for _ in range(depth - 1):

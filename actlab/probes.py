@@ -31,7 +31,8 @@ def rms(t: Tensor, dims: tuple[int, ...] | None = None) -> Tensor:
     dims = tuple(range(t.dim())) if dims is None else dims
     m = t.abs().amax(dim=dims, keepdim=True)
     safe = torch.where(m > 0, m, torch.ones_like(m))
-    return (m * (t / safe).pow(2).mean(dim=dims, keepdim=True).sqrt()).squeeze(dims) if dims else t.abs()
+    return ((m * (t / safe).pow(2).mean(dim=dims, keepdim=True).sqrt()).squeeze(dims) if dims
+            else t.abs())
 
 
 def unit_stats(deriv: Tensor, max_slope: float) -> dict[str, float]:
@@ -70,7 +71,8 @@ def _rms_each(ts: list[Tensor]) -> Tensor:
     return norms
 
 
-def _stats(zs: list[Tensor], hs: list[Tensor], gzs: list[Tensor], act: Activation | None) -> dict[str, Tensor]:
+def _stats(zs: list[Tensor], hs: list[Tensor], gzs: list[Tensor],
+           act: Activation | None) -> dict[str, Tensor]:
     """Probe statistics of same-shaped layers, computed together so each is a handful of tensor
     ops whatever the depth (per-layer small ops cost more than the training step of a small net)."""
     stats = {"delta_rms": _rms_each(gzs), "act_rms": _rms_each(hs)}
@@ -93,8 +95,10 @@ def probe(model: MLP, x: Tensor, loss_of) -> tuple[Tensor, list[dict]]:
     n = len(record) - 1  # hidden layers 1..n, output layer n + 1
     with torch.no_grad():
         norms = torch.stack(torch._foreach_norm(list(gw)))
-        groups = [(range(1, n + 1), norms[:n], _stats(zs[:-1], [h for _, h in record[:-1]], gz[:-1], model.act)),
-                  (range(n + 1, n + 2), norms[n:], _stats(zs[-1:], [record[-1][1]], gz[-1:], model.out_act))]
+        groups = [(range(1, n + 1), norms[:n],
+                   _stats(zs[:-1], [h for _, h in record[:-1]], gz[:-1], model.act)),
+                  (range(n + 1, n + 2), norms[n:],
+                   _stats(zs[-1:], [record[-1][1]], gz[-1:], model.out_act))]
         # gathered as tensors and read back in one transfer (no per-value sync)
         keys, blocks = [], []
         for layers, grad_norms, stats in groups:
@@ -102,4 +106,5 @@ def probe(model: MLP, x: Tensor, loss_of) -> tuple[Tensor, list[dict]]:
             cols = [grad_norms, *stats.values()]
             blocks.append(torch.stack([c.to(torch.float64) for c in cols]).T.flatten())
         numbers = torch.cat(blocks).tolist()
-    return out.detach(), [{"layer": layer, "metric": k, "value": v} for (layer, k), v in zip(keys, numbers)]
+    return out.detach(), [{"layer": layer, "metric": k, "value": v}
+                          for (layer, k), v in zip(keys, numbers)]

@@ -25,7 +25,8 @@ def experiments() -> dict:
     for ep in sorted(entry_points(group=GROUP), key=lambda e: (e.name != "builtin", e.name)):
         for name, exp in ep.load().items():
             if name in found:
-                raise NoExperiments(f"experiment {name!r} is registered twice (entry point {ep.value})")
+                raise NoExperiments(f"experiment {name!r} is registered twice "
+                                    f"(entry point {ep.value})")
             found[name] = exp
     if not found:
         raise NoExperiments(f"no experiments registered under the entry point group {GROUP!r}: "

@@ -79,20 +79,23 @@ INTRO = ("Mathematical claims (math) must hold to a tight tolerance against a re
 
 
 def _markdown(out: Path, now: str, rows: list[dict], counts: dict, sections: list[dict]) -> str:
-    md = ["# actlab report\n", f"Generated {now} from `{out}/results/*.csv` (no training). {INTRO}\n",
-          "## Summary\n", "| experiment | claim | kind | n | measured | interval | expected | verdict |",
+    md = ["# actlab report\n",
+          f"Generated {now} from `{out}/results/*.csv` (no training). {INTRO}\n",
+          "## Summary\n",
+          "| experiment | claim | kind | n | measured | interval | expected | verdict |",
           "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         md.append(f"| {_cell(r['experiment'])} | {_cell(r['claim'])} | {r['kind']} | {r['n']} "
-                  f"| {r['measured_text']} | {r['interval']} | {_cell(r['expected'])} | {r['mark']} |")
+                  f"| {r['measured_text']} | {r['interval']} | {_cell(r['expected'])} "
+                  f"| {r['mark']} |")
     md.append("\nVerdicts: " + ", ".join(f"{k}: {v}" for k, v in counts.items()) + "\n")
     for sec in sections:
         md += [f"## {sec['name']}: {sec['title']}\n", sec["body"] + "\n"]
         md += [f"![{f.stem}](figures/{f.name})\n" for f in sec["figures"]]
         for r in sec["claims"]:
             md.append(f"- **{r['claim']}** ({r['kind']}): {r['statement']}  \n"
-                      f"  measured **{r['measured_text']}** {r['interval']} (n = {r['n']}), expected "
-                      f"{r['expected']} → {r['mark']}  \n  rule: {r['rule']}"
+                      f"  measured **{r['measured_text']}** {r['interval']} (n = {r['n']}), "
+                      f"expected {r['expected']} → {r['mark']}  \n  rule: {r['rule']}"
                       + (f"  \n  _{r['detail']}_" if r["detail"] else ""))
         md.append(f"\nRerun: `{sec['rerun']}` then `{sec['then']}`\n")
     return "\n".join(md) + "\n"

@@ -169,7 +169,8 @@ def collect(out: Path, experiment: str | None = None, log=print) -> dict[str, Pa
             continue
         table = pd.concat(frames, ignore_index=True)
         path = out / "results" / f"{exp_dir.name}.csv"
-        atomic_write_text(path.with_suffix(".runs.json"), json.dumps(runs, indent=1, sort_keys=True))
+        atomic_write_text(path.with_suffix(".runs.json"),
+                          json.dumps(runs, indent=1, sort_keys=True))
         atomic_write_csv(path, table)
         written[exp_dir.name] = path
     return written
@@ -219,14 +220,15 @@ def resolve_params(params_cls, records: dict, table: pd.DataFrame):
         values = {json.dumps(d.get(key), sort_keys=True) for d in dicts}
         if len(values) > 1 and key not in table.columns:
             shown = ", ".join(sorted(values)[:4])
-            raise MixedParams(f"its runs used different params.{key} ({shown}); collect each setting "
-                              "into its own out_dir, or rerun with one value")
+            raise MixedParams(f"its runs used different params.{key} ({shown}); "
+                              "collect each setting into its own out_dir, or rerun with one value")
         merged[key] = dicts[0].get(key)
     if not merged:
         return params_cls()
     known = {f.name for f in dataclasses.fields(params_cls)}
     base = OmegaConf.structured(params_cls)
-    return OmegaConf.to_object(OmegaConf.merge(base, {k: v for k, v in merged.items() if k in known}))
+    return OmegaConf.to_object(OmegaConf.merge(base, {k: v for k, v in merged.items()
+                                                      if k in known}))
 
 
 def smoke_only(records: dict, table: pd.DataFrame) -> bool:

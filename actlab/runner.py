@@ -22,7 +22,8 @@ def seed_everything(seed: int) -> None:
 
 def build_task(cfg, device: torch.device) -> Task:
     """The configured task on `device`; its data depend on task.data_seed, never on the seed."""
-    return make_task(cfg.task, cache_dir=Path(cfg.out_dir) / "data").to(device, torch_dtype(cfg.trainer))
+    return make_task(cfg.task,
+                     cache_dir=Path(cfg.out_dir) / "data").to(device, torch_dtype(cfg.trainer))
 
 
 def build_model(cfg, task: Task, seed: int) -> MLP:
@@ -57,7 +58,8 @@ def train_seed_models(cfg, task: Task, seeds: list[int], desc: str = "",
     return models, train_many(models, task, cfg.trainer, seeds, desc=desc, **kwargs)
 
 
-def train_seeds(cfg, device: torch.device, seeds: list[int], desc: str = "") -> dict[int, RunResult]:
+def train_seeds(cfg, device: torch.device, seeds: list[int],
+                desc: str = "") -> dict[int, RunResult]:
     """`train_one` for several seeds at once, as one batched computation (actlab.batched)."""
     _, results = train_seed_models(cfg, build_task(cfg, device), seeds, desc=desc)
     return dict(zip(seeds, results))

@@ -32,7 +32,8 @@ class RunResult:
 def resolve_device(tc: TrainerConfig) -> torch.device:
     want = Device(tc.device)
     if want is Device.cuda and not torch.cuda.is_available():
-        raise ConfigError("trainer.device='cuda': no CUDA device is available; valid choices here: auto, cpu")
+        raise ConfigError("trainer.device='cuda': no CUDA device is available; "
+                          "valid choices here: auto, cpu")
     if want is Device.auto:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(want.value)
@@ -53,7 +54,8 @@ def progress_enabled() -> bool:
 
 
 @torch.no_grad()
-def network_metrics(model: MLP, task: Task, out_train: torch.Tensor | None = None) -> dict[str, float]:
+def network_metrics(model: MLP, task: Task,
+                    out_train: torch.Tensor | None = None) -> dict[str, float]:
     """`loss`/`accuracy` on the probe batch (the first PROBE_BATCH training examples: all of them
     for most tasks here), `test_loss`/`test_accuracy` on the test set. Evaluating a fixed
     subsample keeps logging cheap when the training set is large. `out_train`, the model's output
@@ -67,12 +69,14 @@ def network_metrics(model: MLP, task: Task, out_train: torch.Tensor | None = Non
     values = [lf(out_train, y), lf(out_test, task.y_test)]
     keys = ["loss", "test_loss"]
     if task.kind == "classification":
-        values += [(out_train.argmax(1) == y).float().mean(), (out_test.argmax(1) == task.y_test).float().mean()]
+        values += [(out_train.argmax(1) == y).float().mean(),
+                   (out_test.argmax(1) == task.y_test).float().mean()]
         keys += ["accuracy", "test_accuracy"]
     return dict(zip(keys, torch.stack([v.to(torch.float64) for v in values]).tolist()))
 
 
-def log_step(res: RunResult, step: int, model: MLP, task: Task, tc: TrainerConfig, on_log=None) -> bool:
+def log_step(res: RunResult, step: int, model: MLP, task: Task, tc: TrainerConfig,
+             on_log=None) -> bool:
     """Append whole-network metrics, probes and the experiment's own rows at `step` to `res`;
     return False when the loss is not finite. Shared by `train` and the batched `train_many`."""
     out_train, rows = None, []
@@ -116,7 +120,8 @@ def log_due(step: int, tc: TrainerConfig) -> bool:
 
 def mark_diverged(res: RunResult, step: int, batch_loss: float | None = None) -> None:
     """A non-finite loss ends the run as 'diverged' at `step`; the minibatch loss that blew up,
-    if that is where it showed (the probe-batch `loss` was last logged earlier), is kept as a row."""
+    if that is where it showed (the probe-batch `loss` was last logged earlier), is kept as a
+    row."""
     res.status, res.diverged_step = "diverged", step
     if batch_loss is not None:
         res.rows.append({"step": step, "layer": None, "metric": "batch_loss", "value": batch_loss})

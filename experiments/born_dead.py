@@ -151,7 +151,8 @@ def run(cfg, device) -> RunResult:
                 k, done = 0, 0
                 while done < p.samples:
                     m = min(p.chunk, p.samples - done)
-                    k += constant_fraction(depth, width, init, m, cfg.model.bias_scale, p.R, p.grid, gen)
+                    k += constant_fraction(depth, width, init, m, cfg.model.bias_scale, p.R, p.grid,
+                                           gen)
                     done += m
                 common = {"step": 0, "layer": None, "depth": depth, "width": width, "init": init,
                           "samples": p.samples}
@@ -170,7 +171,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     A table collected before counts were recorded: count = probability x samples."""
     cols = ["seed", "bias_scale", "init", "width", "depth", "dead", "samples", "probability",
             "upper_bound", "lower_bound", "exact"]
-    d = df[df["metric"].isin(["born_dead_count", "born_dead_probability"])] if "metric" in df else df
+    d = (df[df["metric"].isin(["born_dead_count", "born_dead_probability"])]
+         if "metric" in df else df)
     if d.empty:
         return pd.DataFrame(columns=cols)
     if "status" in d.columns:
@@ -195,8 +197,9 @@ def _pooled(s: pd.DataFrame) -> pd.DataFrame:
     """Per setting, the networks of every seed together: each net is an independent draw, so
     counts add up (seeds only choose which nets are drawn)."""
     keys = ["bias_scale", "init", "width", "depth"]
-    g = s.groupby(keys).agg(dead=("dead", "sum"), samples=("samples", "sum"), seeds=("seed", "nunique"),
-                            upper_bound=("upper_bound", "first"), lower_bound=("lower_bound", "first"),
+    g = s.groupby(keys).agg(dead=("dead", "sum"), samples=("samples", "sum"),
+                            seeds=("seed", "nunique"), upper_bound=("upper_bound", "first"),
+                            lower_bound=("lower_bound", "first"),
                             exact=("exact", "first")).reset_index()
     g["probability"] = g["dead"] / g["samples"]
     return g
@@ -214,8 +217,8 @@ def difference(k1: int, n1: int, k2: int, n2: int, level: float) -> Evidence:
     lo1, hi1 = _cp(k1, n1, a)
     lo2, hi2 = _cp(k2, n2, a)
     return Evidence(k1 / n1 - k2 / n2, lo1 - hi2, hi1 - lo2, int(n1 + n2), 0,
-                    f"difference of two binomial rates ({k1}/{n1} - {k2}/{n2}), {level:.0%} interval from "
-                    f"two {a:.1%} Clopper-Pearson intervals (Bonferroni)")
+                    f"difference of two binomial rates ({k1}/{n1} - {k2}/{n2}), {level:.0%} "
+                    f"interval from two {a:.1%} Clopper-Pearson intervals (Bonferroni)")
 
 
 def grid_mean_difference(pairs: pd.DataFrame, level: float) -> Evidence:
@@ -231,21 +234,23 @@ def grid_mean_difference(pairs: pd.DataFrame, level: float) -> Evidence:
 
     diff = pairs["dead_he"] / pairs["samples_he"] - pairs["dead_rai"] / pairs["samples_rai"]
     s = len(pairs)
-    se = math.sqrt(float((var(pairs["dead_he"], pairs["samples_he"]) + var(pairs["dead_rai"], pairs["samples_rai"])).sum())) / s
+    se = math.sqrt(float((var(pairs["dead_he"], pairs["samples_he"])
+                          + var(pairs["dead_rai"], pairs["samples_rai"])).sum())) / s
     z = float(stats.norm.ppf(0.5 + level / 2))
     m = float(diff.mean())
     return Evidence(m, m - z * se, m + z * se, s, 0,
-                    f"mean over {s} settings of He minus RAI; {level:.0%} normal interval from the settings' "
-                    "binomial variances (Agresti-Caffo), not over seeds: each setting is one independent "
-                    "sample of networks per init")
+                    f"mean over {s} settings of He minus RAI; {level:.0%} normal interval from the "
+                    "settings' binomial variances (Agresti-Caffo), not over seeds: each setting is "
+                    "one independent sample of networks per init")
 
 
 def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     T = THRESHOLDS
     out: list[Claim] = []
     if summary.empty:
-        return [no_data(experiment=NAME, claim="born_dead", statement="Deep narrow ReLU nets are born dead.",
-                        kind="math", why="no runs")]
+        return [no_data(experiment=NAME, claim="born_dead",
+                        statement="Deep narrow ReLU nets are born dead.", kind="math",
+                        why="no runs")]
     g = _pooled(summary)
     he0 = g[(g["init"] == "he") & (g["bias_scale"] == 0)].copy()
     ci = [_cp(k, n, T.math_level) for k, n in zip(he0["dead"], he0["samples"])]
@@ -255,42 +260,48 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
 
     # -- the proven bounds hold (a check of the Monte Carlo against theory)
     for cid, statement, expected, gap, side in (
-            ("below_upper_bound", "With zero biases and He init the born-dead probability is at most "
+            ("below_upper_bound",
+             "With zero biases and He init the born-dead probability is at most "
              "1 - (1 - 2^-width)^(depth-1) (a proven upper bound).",
              f"no {T.math_level:.1%} Clopper-Pearson interval wholly above the upper bound",
              lambda t: t["lo"] - t["upper_bound"], "above the upper bound"),
-            ("above_lower_bound", "With zero biases and He init the born-dead probability is at least "
+            ("above_lower_bound",
+             "With zero biases and He init the born-dead probability is at least "
              "1 - (1 - 4^-width)^(depth-1) (a proven lower bound).",
              f"no {T.math_level:.1%} Clopper-Pearson interval wholly below the lower bound",
              lambda t: t["lower_bound"] - t["hi"], "below the lower bound")):
         if checked.empty:
-            out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="math", expected=expected,
-                               why="no zero-bias He runs with depth >= 2"))
+            out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="math",
+                               expected=expected, why="no zero-bias He runs with depth >= 2"))
             continue
         excess = gap(checked)
         bad = checked[excess > 0]
         out.append(math_claim(
-            experiment=NAME, claim=cid, statement=statement, measured=float(excess.max()), n=len(checked),
-            expected=expected, ok=bad.empty,
-            rule=f"every setting's {T.math_level:.1%} interval reaches the bound (measured: the largest "
-                 "distance from the interval to the bound on the wrong side; <= 0 passes)",
+            experiment=NAME, claim=cid, statement=statement, measured=float(excess.max()),
+            n=len(checked), expected=expected, ok=bad.empty,
+            rule=f"every setting's {T.math_level:.1%} interval reaches the bound (measured: the "
+                 "largest distance from the interval to the bound on the wrong side; <= 0 passes)",
             detail=f"{len(bad)} of {len(checked)} settings with the whole interval {side}"
                    + ("" if bad.empty else ": " + ", ".join(
-                       f"w={int(r.width)} d={int(r.depth)}: {r.probability:.3f} [{r.lo:.3f}, {r.hi:.3f}] "
-                       f"bounds [{r.lower_bound:.3f}, {r.upper_bound:.3f}]" for r in bad.head(5).itertuples()))))
+                       f"w={int(r.width)} d={int(r.depth)}: {r.probability:.3f} [{r.lo:.3f}, "
+                       f"{r.hi:.3f}] bounds [{r.lower_bound:.3f}, {r.upper_bound:.3f}]"
+                       for r in bad.head(5).itertuples()))))
 
     # -- depth 2: the exact closed form lies in the estimate's interval
     for r in he0[he0["depth"] == 2].itertuples():
         w = int(r.width)
+        verdict = ("excludes it" if r.hi < r.upper_bound
+                   else "contains it too: too few nets to tell them apart")
         out.append(math_claim(
             experiment=NAME, claim=f"exact_depth2[width={w}]",
-            statement=f"At depth 2, width {w}, zero biases, He init, the born-dead probability is exactly "
-                      f"4^-w (3 - 2^(1-w)) = {r.exact:.4g}; the upper bound 2^-w = {r.upper_bound:.4g} overstates it.",
+            statement=f"At depth 2, width {w}, zero biases, He init, the born-dead probability is "
+                      f"exactly 4^-w (3 - 2^(1-w)) = {r.exact:.4g}; the upper bound 2^-w = "
+                      f"{r.upper_bound:.4g} overstates it.",
             measured=float(r.probability), n=int(r.samples), ok=r.lo <= r.exact <= r.hi,
             expected=f"{r.exact:.4g} inside the {T.math_level:.1%} Clopper-Pearson interval",
-            detail=f"{int(r.dead)}/{int(r.samples)} nets dead, interval [{r.lo:.4f}, {r.hi:.4f}]; exact {r.exact:.4g}, "
-                   f"upper bound {r.upper_bound:.4g} ({r.upper_bound / r.exact:.2f}x exact; the interval "
-                   f"{'excludes it' if r.hi < r.upper_bound else 'contains it too: too few nets to tell them apart'}), "
+            detail=f"{int(r.dead)}/{int(r.samples)} nets dead, interval [{r.lo:.4f}, {r.hi:.4f}]; "
+                   f"exact {r.exact:.4g}, upper bound {r.upper_bound:.4g} "
+                   f"({r.upper_bound / r.exact:.2f}x exact; the interval {verdict}), "
                    f"lower bound {r.lower_bound:.4g}"))
 
     # -- rising with depth, and near one at the deepest depth (per width)
@@ -299,21 +310,27 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         first, last = t.iloc[0], t.iloc[-1]
         w = int(w)
         d0, d1 = int(first["depth"]), int(last["depth"])
-        statement = f"At width {w} the born-dead probability rises with depth (depth {d1} minus depth {d0})."
+        statement = (f"At width {w} the born-dead probability rises with depth "
+                     f"(depth {d1} minus depth {d0}).")
         rule = above(0.0)
         if d0 == d1:
-            out.append(no_data(experiment=NAME, claim=f"rises_with_depth[width={w}]", statement=statement,
-                               kind="empirical", expected=str(rule), why="one depth only"))
+            out.append(no_data(experiment=NAME, claim=f"rises_with_depth[width={w}]",
+                               statement=statement, kind="empirical", expected=str(rule),
+                               why="one depth only"))
         else:
             out.append(empirical(
-                experiment=NAME, claim=f"rises_with_depth[width={w}]", statement=statement, rule=rule,
+                experiment=NAME, claim=f"rises_with_depth[width={w}]", statement=statement,
+                rule=rule,
                 evidence=difference(int(last["dead"]), int(last["samples"]), int(first["dead"]),
                                     int(first["samples"]), rule.level),
-                detail=f"bounds at depth {d1}: [{last['lower_bound']:.3f}, {last['upper_bound']:.3f}]"))
+                detail=f"bounds at depth {d1}: [{last['lower_bound']:.3f}, "
+                       f"{last['upper_bound']:.3f}]"))
         rule = above(T.near_one)
-        statement = f"At width {w} and depth {d1} more than {T.near_one:g} of the nets are born dead."
+        statement = (f"At width {w} and depth {d1} more than {T.near_one:g} of the nets "
+                     "are born dead.")
         if last["upper_bound"] <= T.near_one:
-            continue  # impossible by the upper bound: not claimed (the rise above says what happens)
+            # impossible by the upper bound: not claimed (the rise above says what happens)
+            continue
         out.append(empirical(
             experiment=NAME, claim=f"near_one[width={w}]", statement=statement, rule=rule,
             evidence=proportion(int(last["dead"]), int(last["samples"]), rule),
@@ -328,19 +345,20 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
             continue
         rule = above(0.0)
         ev = grid_mean_difference(pairs, rule.level)
-        per = [difference(int(r.dead_he), int(r.samples_he), int(r.dead_rai), int(r.samples_rai), rule.level)
+        per = [difference(int(r.dead_he), int(r.samples_he), int(r.dead_rai), int(r.samples_rai),
+                          rule.level)
                for r in pairs.itertuples()]
         up = sum(e.lo > 0 for e in per)
         down = sum(e.hi < 0 for e in per)
         i = int(np.argmax([e.estimate for e in per]))
         out.append(empirical(
             experiment=NAME, claim=f"rai_lowers[bias_scale={b:g}]",
-            statement=f"Randomized asymmetric initialization lowers the born-dead probability (biases with "
-                      f"scale {b:g}; mean over the width x depth grid).",
+            statement="Randomized asymmetric initialization lowers the born-dead probability "
+                      f"(biases with scale {b:g}; mean over the width x depth grid).",
             rule=rule, evidence=ev,
-            detail=f"per setting (95% Bonferroni-CP intervals of He minus RAI): {up} of {len(per)} wholly above 0, "
-                   f"{down} wholly below; largest reduction {per[i].estimate:.3f} at width "
-                   f"{int(pairs.iloc[i]['width'])}, depth {int(pairs.iloc[i]['depth'])}"))
+            detail=f"per setting (95% Bonferroni-CP intervals of He minus RAI): {up} of {len(per)} "
+                   f"wholly above 0, {down} wholly below; largest reduction {per[i].estimate:.3f} "
+                   f"at width {int(pairs.iloc[i]['width'])}, depth {int(pairs.iloc[i]['depth'])}"))
     return out
 
 

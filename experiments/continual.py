@@ -1,7 +1,8 @@
 """Continual learning: does leakiness speed up forgetting, and what does ReLU's protection cost?
 
 Run the default grid:  actlab -m experiment=continual
-One point:             actlab experiment=continual activation=leaky_relu activation.slope=0.1 params.sequence=permuted
+One point:             actlab experiment=continual activation=leaky_relu activation.slope=0.1 \
+params.sequence=permuted
 
 The article argues that leaky units keep updating every weight, so they may overwrite earlier tasks
 faster, while ReLU units with zero gradient "protect" what they learned. We train one MLP on a
@@ -140,7 +141,8 @@ def _hidden_weights(net: nn.Module) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def protected_fraction(before: list[torch.Tensor], after: list[torch.Tensor], eps: float = PROTECT_EPS) -> float:
+def protected_fraction(before: list[torch.Tensor], after: list[torch.Tensor],
+                       eps: float = PROTECT_EPS) -> float:
     """Fraction of hidden weights whose change |after - before| is below eps times the RMS of the
     weight's row (its unit's incoming weights) in `before`. Non-finite weights are not protected."""
     small, total = 0, 0
@@ -182,7 +184,8 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, RunResult]:
         if batched:
             for s, net in zip(seeds, nets):
                 net.out_mask = seqs[s][t][1]
-            results = train_many(nets, [seqs[s][t][0] for s in seeds], tc, [s * 1000 + t for s in seeds], desc=f"{desc} x{len(seeds)}",
+            results = train_many(nets, [seqs[s][t][0] for s in seeds], tc,
+                                 [s * 1000 + t for s in seeds], desc=f"{desc} x{len(seeds)}",
                                  weight_hooks=[_zero_grad_tracker(never[s]) for s in seeds])
         else:
             results = []
@@ -197,8 +200,8 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, RunResult]:
             task = seqs[s][t][0]
             hidden = never[s][:-1]
             zero = float(sum(m.sum() for m in hidden) / sum(m.numel() for m in hidden))
-            common = {"step": (t + 1) * p.steps_per_task, "layer": None, "task": t, "sequence": p.sequence,
-                      "head": head, "data": cfg.task.name}
+            common = {"step": (t + 1) * p.steps_per_task, "layer": None, "task": t,
+                      "sequence": p.sequence, "head": head, "data": cfg.task.name}
             rows[s].append({**common, "metric": "protected_fraction",
                             "value": protected_fraction(start[s], _hidden_weights(net))})
             rows[s].append({**common, "metric": "zero_grad_fraction", "value": zero})
@@ -208,20 +211,21 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, RunResult]:
                 net(task.x_train, record=record)
             for layer, (z, _) in enumerate(record[:-1], start=1):
                 stats = unit_stats(net.act.deriv(z), net.act.max_slope)
-                rows[s].append({**common, "layer": layer, "metric": "dead_fraction", "value": stats["dead_fraction"]})
+                rows[s].append({**common, "layer": layer, "metric": "dead_fraction",
+                                "value": stats["dead_fraction"]})
             for e, (task_e, mask_e) in enumerate(seqs[s]):
                 net.out_mask = mask_e
                 acc[s][t, e] = accuracy(net, task_e)
-                rows[s].append({**common, "metric": "accuracy", "value": acc[s][t, e], "task_trained": t,
-                                "task_eval": e})
+                rows[s].append({**common, "metric": "accuracy", "value": acc[s][t, e],
+                                "task_trained": t, "task_eval": e})
     final = len(seq) - 1
     out = {}
     for s in seeds:
         for i in range(final):
             forgetting = float(np.max(acc[s][i:final, i]) - acc[s][final, i])
-            rows[s].append({"step": len(seq) * p.steps_per_task, "layer": None, "metric": "forgetting",
-                            "value": forgetting, "task": i, "sequence": p.sequence, "head": head,
-                            "data": cfg.task.name})
+            rows[s].append({"step": len(seq) * p.steps_per_task, "layer": None,
+                            "metric": "forgetting", "value": forgetting, "task": i,
+                            "sequence": p.sequence, "head": head, "data": cfg.task.name})
         out[s] = RunResult(rows=rows[s], final={"average_accuracy": float(np.mean(acc[s][final]))})
     return out
 
@@ -229,8 +233,8 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, RunResult]:
 # Columns that name a run's condition (the activation and its parameters) and the settings a claim
 # holds fixed while it compares conditions (everything else a run records that may vary in a grid).
 CONDITION = ("activation", "slope", "beta", "elu_alpha", "approximate")
-SETTINGS = ("data", "sequence", "head", "depth", "width", "weight_scale", "init", "bias_scale", "input_scale",
-            "optimizer", "lr", "batch_size", "steps", "dtype")
+SETTINGS = ("data", "sequence", "head", "depth", "width", "weight_scale", "init", "bias_scale",
+            "input_scale", "optimizer", "lr", "batch_size", "steps", "dtype")
 
 
 @dataclass(frozen=True)
@@ -276,9 +280,9 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     rows = []
     for key, g in df.groupby(keys, dropna=False, sort=True):
         if "run_id" in g and g["run_id"].nunique() > 1:
-            raise ValueError(f"{NAME}: runs {sorted(g['run_id'].unique())[:3]} share seed and condition "
-                             f"{dict(zip(keys, key))}; they differ in a setting the table does not record: "
-                             "collect them into separate out_dirs")
+            raise ValueError(f"{NAME}: runs {sorted(g['run_id'].unique())[:3]} share seed and "
+                             f"condition {dict(zip(keys, key))}; they differ in a setting the "
+                             "table does not record: collect them into separate out_dirs")
         m = g["metric"]
         task = pd.to_numeric(g["task"], errors="coerce")
         status_ok = bool((g["status"] == "ok").all()) if "status" in g else True
@@ -292,18 +296,21 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
         acc = g[m == "accuracy"]
         diag = acc[acc["task_trained"] == acc["task_eval"]].sort_values("task_trained")
         n_tasks = int(acc["task_trained"].nunique()) if len(acc) else 0
-        last = acc[acc["task_trained"] == acc["task_trained"].max()]["value"] if len(acc) else pd.Series(dtype=float)
+        last = (acc[acc["task_trained"] == acc["task_trained"].max()]["value"] if len(acc)
+                else pd.Series(dtype=float))
         dead = g[m == "dead_fraction"].assign(task=task).groupby("task")["value"].mean()
         seq = g["sequence"].iloc[0] if "sequence" in g else None
         rows.append({
             **dict(zip(keys, key)),
             "diverged": not status_ok or bool((task_ok < 1).any()),
             "n_tasks": n_tasks,
-            "forgetting_first": float(forget["value"].iloc[0]) if len(forget) and forget["task"].iloc[0] == 0 else np.nan,
+            "forgetting_first": (float(forget["value"].iloc[0])
+                                 if len(forget) and forget["task"].iloc[0] == 0 else np.nan),
             "forgetting_mean": float(forget["value"].mean()) if len(forget) else np.nan,
             "protected": float(prot.mean()) if len(prot) else np.nan,
             "zero_grad": float(zero.mean()) if len(zero) else np.nan,
-            "plasticity_slope": (_slope(diag["task_trained"].to_numpy(float), diag["value"].to_numpy(float))
+            "plasticity_slope": (_slope(diag["task_trained"].to_numpy(float),
+                                        diag["value"].to_numpy(float))
                                  if seq == "permuted" else np.nan),
             "final_accuracy": float(last.mean()) if len(last) else np.nan,
             "dead_first": float(dead.iloc[0]) if len(dead) else np.nan,
@@ -324,24 +331,29 @@ def _cond_text(setting: dict, varying: list[str], extra: str = "") -> str:
 def _family(m: int, rule: Rule) -> tuple[Rule, str]:
     """The rule at the Bonferroni level for a family of m claims, and the note that says so."""
     level = 1 - THRESHOLDS.familywise_alpha / max(m, 1)
-    note = (f"Bonferroni over the {m} claims of this family: each interval at {level:.2%}" if m > 1 else "")
+    note = (f"Bonferroni over the {m} claims of this family: each interval at {level:.2%}" if m > 1
+            else "")
     return replace(rule, level=level), note
 
 
 def _v(d: pd.DataFrame, col: str) -> pd.Series:
-    """A claim's per-seed value: diverged seeds become nan (left out by the evidence, and counted)."""
+    """A claim's per-seed value: diverged seeds become nan (left out by the evidence, and
+    counted)."""
     return d[col].where(~d["diverged"].astype(bool)) if "diverged" in d else d[col]
 
 
 def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     out: list[Claim] = []
     if summary.empty:
-        return [no_data(experiment=NAME, claim="leaky_forgets_more", kind=Kind.EMPIRICAL, why="no runs",
+        return [no_data(experiment=NAME, claim="leaky_forgets_more", kind=Kind.EMPIRICAL,
+                        why="no runs",
                         statement="Leaky units forget earlier tasks faster than ReLU.")]
     _, settings = _keys(summary)
     varying = [c for c in settings if summary[c].nunique(dropna=False) > 1]
-    groups = list(summary.groupby(settings, dropna=False, sort=True)) if settings else [((), summary)]
-    dropped = "a diverged seed is left out of its pair (its numbers measure the divergence, not continual learning)"
+    groups = (list(summary.groupby(settings, dropna=False, sort=True)) if settings
+              else [((), summary)])
+    dropped = ("a diverged seed is left out of its pair (its numbers measure the divergence, not "
+               "continual learning)")
 
     # -- leaky_forgets_more and relu_protects_more: relu vs each leaky slope, paired by seed
     pairs = []
@@ -355,29 +367,34 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     fam_protect = _family(len(pairs), above(0.0))
     for setting, d, slope, has_relu in pairs:
         where = _cond_text(setting, varying, f"slope={slope:g}")
-        d = d[(d["activation"] == "relu") | ((d["activation"] == "leaky_relu") & (d["slope"] == slope))]
+        d = d[(d["activation"] == "relu")
+              | ((d["activation"] == "leaky_relu") & (d["slope"] == slope))]
         d = d.assign(side=np.where(d["activation"] == "relu", "relu", "leaky"))
-        st_f = ("Leaky units forget the first task more than ReLU units (forgetting of task 0 after the "
-                "last task, leaky minus relu, paired by seed).")
-        st_p = ("ReLU keeps a larger fraction of hidden weights protected during each later task than "
-                f"leaky ReLU (total update over the task below {PROTECT_EPS:g} x its row's RMS; relu "
-                "minus leaky, paired by seed).")
+        st_f = ("Leaky units forget the first task more than ReLU units (forgetting of task 0 "
+                "after the last task, leaky minus relu, paired by seed).")
+        st_p = ("ReLU keeps a larger fraction of hidden weights protected during each later task "
+                f"than leaky ReLU (total update over the task below {PROTECT_EPS:g} x its row's "
+                "RMS; relu minus leaky, paired by seed).")
         if not has_relu:
-            out.append(no_data(experiment=NAME, claim=f"leaky_forgets_more[{where}]", statement=st_f,
-                               kind=Kind.EMPIRICAL, expected="> 0", why="no relu runs in this setting"))
-            out.append(no_data(experiment=NAME, claim=f"relu_protects_more[{where}]", statement=st_p,
-                               kind=Kind.EMPIRICAL, expected="> 0", why="no relu runs in this setting"))
+            out.append(no_data(experiment=NAME, claim=f"leaky_forgets_more[{where}]",
+                               statement=st_f, kind=Kind.EMPIRICAL, expected="> 0",
+                               why="no relu runs in this setting"))
+            out.append(no_data(experiment=NAME, claim=f"relu_protects_more[{where}]",
+                               statement=st_p, kind=Kind.EMPIRICAL, expected="> 0",
+                               why="no relu runs in this setting"))
             continue
         d = d.assign(f=_v(d, "forgetting_first"), prot=_v(d, "protected"))
         diff = paired(d, "f", "side", "leaky", "relu")
         rule, note = fam_forget
         ev = over_seeds(diff.values, rule)
-        sign = ("reversed: relu forgets more" if np.isfinite(ev.estimate) and ev.estimate < 0 else "")
+        sign = ("reversed: relu forgets more" if np.isfinite(ev.estimate) and ev.estimate < 0
+                else "")
         means = d.groupby("side")["forgetting_first"].mean()
         out.append(empirical(
-            experiment=NAME, claim=f"leaky_forgets_more[{where}]", statement=st_f, rule=rule, evidence=ev,
-            expected="> 0 (leaky forgets more)",
-            detail="; ".join(x for x in (sign, f"forgetting relu {means.get('relu', np.nan):.3f}, leaky "
+            experiment=NAME, claim=f"leaky_forgets_more[{where}]", statement=st_f, rule=rule,
+            evidence=ev, expected="> 0 (leaky forgets more)",
+            detail="; ".join(x for x in (sign,
+                                         f"forgetting relu {means.get('relu', np.nan):.3f}, leaky "
                                          f"{means.get('leaky', np.nan):.3f}", dropped, note) if x)))
         diff = paired(d, "prot", "side", "relu", "leaky")
         rule, note = fam_protect
@@ -385,12 +402,13 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         means = d.groupby("side")[["protected", "zero_grad"]].mean()
         z = means["zero_grad"]
         out.append(empirical(
-            experiment=NAME, claim=f"relu_protects_more[{where}]", statement=st_p, rule=rule, evidence=ev,
-            expected="> 0 (relu protects more)",
+            experiment=NAME, claim=f"relu_protects_more[{where}]", statement=st_p, rule=rule,
+            evidence=ev, expected="> 0 (relu protects more)",
             detail="; ".join(x for x in (
                 f"protected relu {means['protected'].get('relu', np.nan):.4f}, leaky "
-                f"{means['protected'].get('leaky', np.nan):.4f} (exactly-zero-gradient fraction, not judged: "
-                f"relu {z.get('relu', np.nan):.4f}, leaky {z.get('leaky', np.nan):.4f})", dropped, note) if x)))
+                f"{means['protected'].get('leaky', np.nan):.4f} (exactly-zero-gradient fraction, "
+                f"not judged: relu {z.get('relu', np.nan):.4f}, leaky "
+                f"{z.get('leaky', np.nan):.4f})", dropped, note) if x)))
 
     # -- plasticity: per-seed slope of new-task accuracy over the task index, permuted sequences
     st_pl = ("Loss of plasticity: the accuracy reached on each new permuted task falls along the "
@@ -412,11 +430,12 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
             continue
         ev = over_seeds(_v(g.sort_values("seed"), "plasticity_slope").values, rule)
         out.append(empirical(
-            experiment=NAME, claim=f"plasticity_loss[{where}]", statement=st_pl, rule=rule, evidence=ev,
-            expected="< 0 (published: new-task accuracy falls as units die)",
+            experiment=NAME, claim=f"plasticity_loss[{where}]", statement=st_pl, rule=rule,
+            evidence=ev, expected="< 0 (published: new-task accuracy falls as units die)",
             detail="; ".join(x for x in (
-                f"{int(g['n_tasks'].max())} tasks; dead fraction first task {g['dead_first'].mean():.3f} "
-                f"-> last {g['dead_last'].mean():.3f}", "a diverged seed is left out", note) if x)))
+                f"{int(g['n_tasks'].max())} tasks; dead fraction first task "
+                f"{g['dead_first'].mean():.3f} -> last {g['dead_last'].mean():.3f}",
+                "a diverged seed is left out", note) if x)))
     return out
 
 

@@ -7,7 +7,8 @@ A unit is dead on the probe set (here: the whole training set) when phi'(z) = 0 
 near-dead when max |phi'(z)| < 1e-3 of the activation's maximum slope (see actlab.probes). Three
 causes, each swept inside one run (`params.cause`): `lr` (large learning-rate steps), `bias` (a
 negative shift added at initialization to the biases of the first `params.shift_layers` hidden
-layers; 0: all) and `narrow` (unlucky initialization of narrow layers). With SGD on the full training set a dead relu unit gets exactly zero gradient,
+layers; 0: all) and `narrow` (unlucky initialization of narrow layers). With SGD on the full
+training set a dead relu unit gets exactly zero gradient,
 so its incoming weights never change and, in the first layer (whose inputs are fixed), it cannot
 revive; deeper units see inputs that keep changing.
 
@@ -131,8 +132,9 @@ def _unit_tracker():
                     move = d.abs().max()
                     rel = (d.norm(dim=1) / w_prev[stayed].norm(dim=1).clamp_min(1e-30)).mean()
             state[layer] = (off, w, ever, back)
-            values = torch.stack([off.to(w.dtype).mean(), ever.sum().to(w.dtype), back.sum().to(w.dtype),
-                                  stayed.sum().to(w.dtype), move, rel]).to(torch.float64).tolist()
+            values = torch.stack([off.to(w.dtype).mean(), ever.sum().to(w.dtype),
+                                  back.sum().to(w.dtype), stayed.sum().to(w.dtype), move,
+                                  rel]).to(torch.float64).tolist()
             rows += [{"layer": layer, "metric": m, "value": v} for m, v in zip(TRACKED, values)]
         return rows
 
@@ -143,7 +145,8 @@ def _values(p) -> list:
     if p.shift_layers < 0:
         from actlab.config import ConfigError
 
-        raise ConfigError(f"params.shift_layers={p.shift_layers}: must be an integer >= 0 (0: every hidden layer)")
+        raise ConfigError(f"params.shift_layers={p.shift_layers}: must be an integer >= 0 (0: "
+                          "every hidden layer)")
     return {"lr": p.lrs, "bias": p.bias_shifts, "narrow": p.widths}[p.cause]
 
 
@@ -190,8 +193,8 @@ def run_seeds(cfg, device, seeds, batched: bool = True) -> dict[int, RunResult]:
 
 KEYS = ["activation", "slope", "cause", "cause_value", "seed"]
 SUMMARY_VALUES = ["dead_fraction", "near_dead_fraction", "off_fraction", "loss", "l1_ever_off",
-                  "l1_came_back", "deep_ever_off", "deep_came_back", "l1_stayed_off", "l1_off_move_max",
-                  "l1_off_rel_move", "deep_off_rel_move"]
+                  "l1_came_back", "deep_ever_off", "deep_came_back", "l1_stayed_off",
+                  "l1_off_move_max", "l1_off_rel_move", "deep_off_rel_move"]
 
 
 def _label(activation, slope) -> str:
@@ -210,22 +213,24 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     d = df.copy()
     if "optimizer" not in d.columns:
-        d["optimizer"] = "sgd"  # a table from before the optimizer was recorded: the trainer's default
+        # a table from before the optimizer was recorded: the trainer's default
+        d["optimizer"] = "sgd"
     if "slope" not in d.columns:
         d["slope"] = np.nan
     d["slope"] = pd.to_numeric(d["slope"], errors="coerce")
     d.loc[d["activation"] != "leaky_relu", "slope"] = np.nan
-    tk = ["run_id", "cause_value"]  # one training: a run (activation, slope, cause, seed) x a setting
+    # one training: a run (activation, slope, cause, seed) x a setting
+    tk = ["run_id", "cause_value"]
     bad = d["status_inner"].fillna("ok").ne("ok")
     if "status" in d.columns:
         bad |= d["status"].fillna("ok").ne("ok")
     d["_bad"] = bad
     d["_last"] = d.groupby(tk)["step"].transform("max")
     g = d.groupby(tk)
-    base = g.agg(activation=("activation", "first"), slope=("slope", "first"), cause=("cause", "first"),
-                 seed=("seed", "first"), lr=("lr", "first"), width=("width", "first"),
-                 bias_shift=("bias_shift", "first"), optimizer=("optimizer", "first"),
-                 diverged=("_bad", "any")).reset_index()
+    base = g.agg(activation=("activation", "first"), slope=("slope", "first"),
+                 cause=("cause", "first"), seed=("seed", "first"), lr=("lr", "first"),
+                 width=("width", "first"), bias_shift=("bias_shift", "first"),
+                 optimizer=("optimizer", "first"), diverged=("_bad", "any")).reset_index()
     last = d[d["step"] == d["_last"]]
     layer = last["layer"].astype(float)
 
@@ -247,8 +252,10 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
         final("came_back_units", lambda x: x > 1, "sum").rename("deep_came_back"),
         final("stayed_off_units", lambda x: x == 1, "sum", d, lay_all).rename("l1_stayed_off"),
         final("off_weight_change", lambda x: x == 1, "max", d, lay_all).rename("l1_off_move_max"),
-        final("off_weight_rel_change", lambda x: x == 1, "mean", d, lay_all).rename("l1_off_rel_move"),
-        final("off_weight_rel_change", lambda x: x > 1, "mean", d, lay_all).rename("deep_off_rel_move"),
+        final("off_weight_rel_change",
+              lambda x: x == 1, "mean", d, lay_all).rename("l1_off_rel_move"),
+        final("off_weight_rel_change",
+              lambda x: x > 1, "mean", d, lay_all).rename("deep_off_rel_move"),
     ]
     out = base.set_index(tk).join(parts).reset_index()
     for c in SUMMARY_VALUES:
@@ -263,10 +270,11 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     dup = out[out.duplicated(KEYS, keep=False)]
     if len(dup):
         r = dup.iloc[0]
-        raise ValueError(f"{NAME}: {len(dup)} trainings share seed and condition (e.g. {r['label']}, "
-                         f"{r['cause']}={r['cause_value']:g}, seed {int(r['seed'])}, runs "
-                         f"{sorted(dup['run_id'].astype(str).unique())[:3]}): they differ in a setting the "
-                         "claims do not key on; collect each setting into its own out_dir")
+        raise ValueError(f"{NAME}: {len(dup)} trainings share seed and condition (e.g. "
+                         f"{r['label']}, {r['cause']}={r['cause_value']:g}, seed {int(r['seed'])}, "
+                         f"runs {sorted(dup['run_id'].astype(str).unique())[:3]}): they differ in "
+                         "a setting the claims do not key on; "
+                         "collect each setting into its own out_dir")
     return out[cols].sort_values(["label", "cause", "cause_value", "seed"]).reset_index(drop=True)
 
 
@@ -284,10 +292,12 @@ def _strongest(s: pd.DataFrame, cause: str, labels: list[str]) -> tuple[float | 
     skipped = []
     for v in sorted(c["cause_value"].unique(), key=lambda v: -STRENGTH[cause] * v):
         at = c[c["cause_value"] == v]
-        shares = [(~at[at["label"] == lab]["diverged"]).mean() if (at["label"] == lab).any() else 0.0
+        shares = [(~at[at["label"] == lab]["diverged"]).mean() if (at["label"] == lab).any()
+                  else 0.0
                   for lab in labels]
         if min(shares) > THRESHOLDS.min_finite_share:
-            note = (f"skipped {cause} = {', '.join(skipped)} (most seeds diverged)" if skipped else "")
+            note = (f"skipped {cause} = {', '.join(skipped)} (most seeds diverged)" if skipped
+                    else "")
             return float(v), note
         skipped.append(f"{v:g}")
     return None, f"every setting of {cause} diverged in most seeds"
@@ -295,7 +305,8 @@ def _strongest(s: pd.DataFrame, cause: str, labels: list[str]) -> tuple[float | 
 
 def _weakest(s: pd.DataFrame, cause: str) -> float | None:
     c = s[s["cause"] == cause]
-    return None if c.empty else float(min(c["cause_value"].unique(), key=lambda v: STRENGTH[cause] * v))
+    return None if c.empty else float(min(c["cause_value"].unique(),
+                                          key=lambda v: STRENGTH[cause] * v))
 
 
 def _n_diverged(s: pd.DataFrame) -> str:
@@ -320,42 +331,49 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
     # -- the dead fraction rises with the cause (relu), strongest minus weakest, paired by seed
     for cause in [c for c in CAUSES if c in set(relu["cause"])]:
         cid = f"dead_rises[cause={cause}]"
-        statement = f"ReLU's final dead fraction is higher at the strongest {WHAT[cause]} than at the weakest."
+        statement = (f"ReLU's final dead fraction is higher at the strongest {WHAT[cause]} "
+                     "than at the weakest.")
         r = relu[relu["cause"] == cause]
         hi, skipped = _strongest(relu, cause, ["relu"])
         lo = _weakest(relu, cause)
         if r.empty or hi is None or lo is None or hi == lo:
             out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="empirical",
-                               expected="> 0", why=skipped or "no relu runs with two settings of this cause"))
+                               expected="> 0",
+                               why=skipped or "no relu runs with two settings of this cause"))
             continue
         diff = paired(r, "dead_fraction", "cause_value", hi, lo)
         rule = above(0.0)
         means = r.groupby("cause_value")["dead_fraction"].mean()
         out.append(empirical(
-            experiment=NAME, claim=cid, statement=statement, rule=rule, evidence=over_seeds(diff, rule),
+            experiment=NAME, claim=cid, statement=statement, rule=rule,
+            evidence=over_seeds(diff, rule),
             detail=_join(f"{cause} {hi:g} minus {lo:g}, paired by seed", skipped, _n_diverged(r),
-                         "mean dead fraction by setting: " + ", ".join(f"{k:g}: {v:.3f}" for k, v in means.items()))))
+                         "mean dead fraction by setting: "
+                         + ", ".join(f"{k:g}: {v:.3f}" for k, v in means.items()))))
 
     # -- first-layer dead relu units never come back (math: zero gradient, fixed inputs)
     cid = "relu_never_revives[layer=1]"
-    statement = ("A first-layer ReLU unit that is dead on the whole (full-batch) training set never "
-                 "revives: its incoming weights stop changing.")
+    statement = ("A first-layer ReLU unit that is dead on the whole (full-batch) training set "
+                 "never revives: its incoming weights stop changing.")
     ok_relu = relu[~relu["diverged"]]
     # The theorem needs plain SGD: Adam (or any momentum) keeps moving a weight whose gradient has
     # become zero, so a dead unit may move and revive there without anything being wrong.
-    opt = ok_relu["optimizer"].fillna("sgd") if "optimizer" in ok_relu.columns else pd.Series("sgd", ok_relu.index)
+    opt = (ok_relu["optimizer"].fillna("sgd") if "optimizer" in ok_relu.columns
+           else pd.Series("sgd", ok_relu.index))
     sgd = ok_relu[opt == "sgd"]
     other = sorted(set(opt[opt != "sgd"]))
-    not_sgd = (f"{int((opt != 'sgd').sum())} training(s) with optimizer {', '.join(other)} left out "
-               "(the theorem is for plain SGD: momentum moves a weight after its gradient is zero)"
+    not_sgd = (f"{int((opt != 'sgd').sum())} training(s) with optimizer {', '.join(other)} "
+               "left out (the theorem is for plain SGD: momentum moves a weight after its "
+               "gradient is zero)"
                if other else "")
     checked = int(sgd["l1_ever_off"].sum()) if len(sgd) else 0
     if checked == 0:
         out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="math",
                            expected="0 came back; 0 weight change",
-                           why=_join("no first-layer relu unit trained with plain SGD was dead at a log "
-                                     "step before the last", not_sgd),
-                           applies=len(sgd) > 0))  # no SGD training at all: the theorem does not apply
+                           why=_join("no first-layer relu unit trained with plain SGD was dead at "
+                                     "a log step before the last", not_sgd),
+                           # no SGD training at all: the theorem does not apply
+                           applies=len(sgd) > 0))
     else:
         back = float(sgd["l1_came_back"].max())
         move = float(sgd["l1_off_move_max"].max())
@@ -363,28 +381,34 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
             experiment=NAME, claim=cid, statement=statement, measured=back, n=checked,
             expected="0 came back; 0 change (exact: phi'(z) = 0 on every input, so dL/dW = 0)",
             ok=back == 0 and move == 0,
-            detail=_join(f"{checked} first-layer unit(s) dead at a log step with a later one to revive in, "
-                         f"over {len(sgd)} trainings; most units back in one training {back:g}; largest "
-                         f"|change| of a dead unit's incoming weights between log steps {move:g} over "
-                         f"{int(sgd['l1_stayed_off'].sum())} unit-intervals", _n_diverged(relu), not_sgd)))
+            detail=_join(f"{checked} first-layer unit(s) dead at a log step with a later one to "
+                         f"revive in, over {len(sgd)} trainings; most units back in one training "
+                         f"{back:g}; largest |change| of a dead unit's incoming weights between "
+                         f"log steps {move:g} over {int(sgd['l1_stayed_off'].sum())} "
+                         "unit-intervals", _n_diverged(relu), not_sgd)))
 
     # -- deeper relu units do come back: per seed, the share of dead deep units that came back
     cid = "relu_deep_units_revive"
-    statement = ("ReLU units in deeper layers can revive, because the layers below them keep changing: "
-                 "a positive share of the deep units that were dead at a log step is active again later.")
-    rates = ok_relu.groupby("seed").apply(lambda g: _ratio(g["deep_came_back"], g["deep_ever_off"]),
-                                          include_groups=False) if len(ok_relu) else pd.Series(dtype=float)
+    statement = ("ReLU units in deeper layers can revive, because the layers below them keep "
+                 "changing: a positive share of the deep units that were dead at a log step is "
+                 "active again later.")
+    rates = (ok_relu.groupby("seed").apply(lambda g: _ratio(g["deep_came_back"],
+                                                            g["deep_ever_off"]),
+                                           include_groups=False)
+             if len(ok_relu) else pd.Series(dtype=float))
     if rates.empty:
         out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="empirical",
                            expected="> 0", why="no relu runs"))
     else:
         rule = above(0.0)
         out.append(empirical(
-            experiment=NAME, claim=cid, statement=statement, rule=rule, evidence=over_seeds(rates, rule),
-            detail=_join("per seed: units that came back / units dead at an earlier log step, layers >= 2, "
-                         "pooled over causes and settings within the seed (a seed without dead deep units "
-                         "has no rate)", _n_diverged(relu),
-                         f"{int(ok_relu['deep_came_back'].sum())} of {int(ok_relu['deep_ever_off'].sum())} "
+            experiment=NAME, claim=cid, statement=statement, rule=rule,
+            evidence=over_seeds(rates, rule),
+            detail=_join("per seed: units that came back / units dead at an earlier log step, "
+                         "layers >= 2, pooled over causes and settings within the seed (a seed "
+                         "without dead deep units has no rate)", _n_diverged(relu),
+                         f"{int(ok_relu['deep_came_back'].sum())} of "
+                         f"{int(ok_relu['deep_ever_off'].sum())} "
                          "deep dead units came back in all")))
 
     # -- leaky relu, per slope: its off units come back, and fewer of them end off
@@ -395,11 +419,12 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         lk = leaky[leaky["label"] == lab]
         ok_lk = lk[~lk["diverged"]]
         cid = f"leaky_comes_back[slope={slope:g}]"
-        statement = (f"Leaky ReLU (slope {slope:g}) units whose pre-activation is <= 0 on every training input "
-                     "(dead, were they relu) still get a gradient and come back in the first layer, where "
-                     "dead relu units never do.")
-        rates = ok_lk.groupby("seed").apply(lambda g: _ratio(g["l1_came_back"], g["l1_ever_off"]),
-                                            include_groups=False) if len(ok_lk) else pd.Series(dtype=float)
+        statement = (f"Leaky ReLU (slope {slope:g}) units whose pre-activation is <= 0 on every "
+                     "training input (dead, were they relu) still get a gradient and come back in "
+                     "the first layer, where dead relu units never do.")
+        rates = (ok_lk.groupby("seed").apply(lambda g: _ratio(g["l1_came_back"], g["l1_ever_off"]),
+                                             include_groups=False)
+                 if len(ok_lk) else pd.Series(dtype=float))
         rule = above(0.0)
         if rates.empty:
             out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="empirical",
@@ -407,19 +432,23 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         else:
             relu_move = float(ok_relu["l1_off_rel_move"].max()) if len(ok_relu) else math.nan
             out.append(empirical(
-                experiment=NAME, claim=cid, statement=statement, rule=rule, evidence=over_seeds(rates, rule),
-                detail=_join("per seed: first-layer units back on / units off at an earlier log step, pooled "
-                             "over causes and settings within the seed (a seed with no off unit has no rate)",
+                experiment=NAME, claim=cid, statement=statement, rule=rule,
+                evidence=over_seeds(rates, rule),
+                detail=_join("per seed: first-layer units back on / units off at an earlier log "
+                             "step, pooled over causes and settings within the seed (a seed with "
+                             "no off unit has no rate)",
                              _n_diverged(lk),
-                             f"{int(ok_lk['l1_came_back'].sum())} of {int(ok_lk['l1_ever_off'].sum())} off units "
-                             f"came back in all; their incoming weights moved by {ok_lk['l1_off_rel_move'].mean():.3g} "
-                             f"of their norm per log interval on average (relu's dead first-layer units: "
-                             f"largest {relu_move:.3g})")))
+                             f"{int(ok_lk['l1_came_back'].sum())} of "
+                             f"{int(ok_lk['l1_ever_off'].sum())} off units came back in all; their "
+                             f"incoming weights moved by {ok_lk['l1_off_rel_move'].mean():.3g} of "
+                             "their norm per log interval on average (relu's dead first-layer "
+                             f"units: largest {relu_move:.3g})")))
 
         # fewer leaky units end off than relu units end dead, at each cause's strongest setting
         cid = f"leaky_fewer_off[slope={slope:g}]"
-        statement = (f"At each cause's strongest setting, fewer leaky ReLU (slope {slope:g}) units end off on "
-                     "every training input than ReLU units end dead (mean over the causes, per seed).")
+        statement = (f"At each cause's strongest setting, fewer leaky ReLU (slope {slope:g}) units "
+                     "end off on every training input than ReLU units end dead (mean over the "
+                     "causes, per seed).")
         per_cause, notes = [], []
         for cause in causes:
             hi, skipped = _strongest(s, cause, ["relu", lab])
@@ -429,7 +458,8 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
             at = s[(s["cause"] == cause) & (s["cause_value"] == hi)]
             diff = paired(at, "off_fraction", "label", "relu", lab)
             per_cause.append(diff.rename(cause))
-            notes.append(f"{cause} = {hi:g}: {diff.mean():+.3f}" + (f" ({skipped})" if skipped else ""))
+            notes.append(f"{cause} = {hi:g}: {diff.mean():+.3f}"
+                         + (f" ({skipped})" if skipped else ""))
         rule = above(0.0)
         if not per_cause:
             out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="empirical",
@@ -437,31 +467,33 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         else:
             by_seed = pd.concat(per_cause, axis=1).mean(axis=1, skipna=False)
             out.append(empirical(
-                experiment=NAME, claim=cid, statement=statement, rule=rule, evidence=over_seeds(by_seed, rule),
-                detail=_join("relu dead fraction minus leaky off fraction (final, mean over hidden layers), "
-                             "paired by seed, then averaged over the causes within each seed; a seed with a "
-                             "diverged training at one of them is left out",
+                experiment=NAME, claim=cid, statement=statement, rule=rule,
+                evidence=over_seeds(by_seed, rule),
+                detail=_join("relu dead fraction minus leaky off fraction (final, mean over hidden "
+                             "layers), paired by seed, then averaged over the causes within each "
+                             "seed; a seed with a diverged training at one of them is left out",
                              "by cause: " + ", ".join(notes))))
 
         # final loss: relu above leaky at each cause's strongest setting
         for cause in causes:
             cid = f"relu_loss_higher[cause={cause},slope={slope:g}]"
-            statement = (f"At the strongest {WHAT[cause]}, ReLU ends with a higher training loss than leaky "
-                         f"ReLU (slope {slope:g}): dead units cost fit.")
+            statement = (f"At the strongest {WHAT[cause]}, ReLU ends with a higher training loss "
+                         f"than leaky ReLU (slope {slope:g}): dead units cost fit.")
             hi, skipped = _strongest(s, cause, ["relu", lab])
             rule = above(1.0)
             if hi is None:
-                out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="empirical",
-                                   expected=str(rule), why=skipped or "no runs"))
+                out.append(no_data(experiment=NAME, claim=cid, statement=statement,
+                                   kind="empirical", expected=str(rule), why=skipped or "no runs"))
                 continue
-            at = s[(s["cause"] == cause) & (s["cause_value"] == hi) & s["label"].isin(["relu", lab])].assign(
+            at = s[(s["cause"] == cause) & (s["cause_value"] == hi)
+                   & s["label"].isin(["relu", lab])].assign(
                 log_loss=lambda t: np.log(t["loss"]))
             ratio = np.exp(paired(at, "log_loss", "label", "relu", lab))
             out.append(empirical(
                 experiment=NAME, claim=cid, statement=statement, rule=rule,
                 evidence=over_seeds(ratio, rule, log=True),
-                detail=_join(f"relu / leaky final loss at {cause} = {hi:g}, paired by seed", skipped,
-                             _n_diverged(at),
+                detail=_join(f"relu / leaky final loss at {cause} = {hi:g}, paired by seed",
+                             skipped, _n_diverged(at),
                              f"mean loss relu {at[at['label'] == 'relu']['loss'].mean():.3g}, "
                              f"leaky {at[at['label'] == lab]['loss'].mean():.3g}")))
     return out

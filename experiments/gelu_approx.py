@@ -66,7 +66,8 @@ class Thresholds:
 THRESHOLDS = Thresholds()
 
 
-def curve(approximate: str, z_max: float, points: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def curve(approximate: str, z_max: float,
+          points: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     z = torch.linspace(-z_max, z_max, points, dtype=torch.float64)
     exact = get_activation("gelu", approximate="none")(z)
     return z, exact, get_activation("gelu", approximate=approximate)(z)
@@ -79,7 +80,9 @@ def run(cfg, device):
 
 def run_seeds(cfg, device, seeds):
     form = GeluApprox(cfg.activation.approximate).value
-    return {s: _finish(cfg, r) for s, r in train_seeds(cfg, device, seeds, desc=f"{NAME} {form} x{len(seeds)}").items()}
+    return {s: _finish(cfg, r)
+            for s, r in train_seeds(cfg, device, seeds,
+                                    desc=f"{NAME} {form} x{len(seeds)}").items()}
 
 
 def _finish(cfg, res):
@@ -132,7 +135,8 @@ def gelu_ref_d2(z):
 
 def error_ref(form: str, z):
     """approximation - exact, written as one difference of two bounded terms (no cancellation
-    between two large values): tanh: z/2 (tanh(u) - erf(z/sqrt 2)); sigmoid: z (sigmoid(kz) - Phi(z))."""
+    between two large values): tanh: z/2 (tanh(u) - erf(z/sqrt 2)); sigmoid:
+    z (sigmoid(kz) - Phi(z))."""
     from scipy.special import erf, expit
 
     z = np.asarray(z, dtype=float)
@@ -208,8 +212,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     """One row per seed per form: the final test loss (nan when the run diverged or failed:
     such a seed has no final loss to compare), and the grid measurements the run recorded."""
     settings = [c for c in SETTINGS if c in df.columns]
-    cols = ["approximate", *settings, "seed", "status", "diverged", "final_test_loss", "max_abs_error",
-            "max_abs_error_at", "gelu_min", "gelu_min_at"]
+    cols = ["approximate", *settings, "seed", "status", "diverged", "final_test_loss",
+            "max_abs_error", "max_abs_error_at", "gelu_min", "gelu_min_at"]
     if df.empty:
         return pd.DataFrame(columns=cols)
     df = df.assign(approximate=df["approximate"].fillna("none"))
@@ -222,7 +226,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     out = df.groupby("run_id")[["approximate", *settings, "seed", "status"]].first()
     out["diverged"] = out["status"] != "ok"
     loss = df[df["metric"] == "test_loss"]
-    final = loss[loss["step"] == loss.groupby("run_id")["step"].transform("max")].groupby("run_id")["value"].last()
+    final = (loss[loss["step"] == loss.groupby("run_id")["step"].transform("max")]
+             .groupby("run_id")["value"].last())
     out["final_test_loss"] = final.reindex(out.index)
     out.loc[out["diverged"], "final_test_loss"] = np.nan
     for m in ("max_abs_error", "max_abs_error_at", "gelu_min", "gelu_min_at"):
@@ -231,8 +236,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
 
 
 # What a grid may vary besides the form: final losses are compared within one setting.
-SETTINGS = ("task", "depth", "width", "weight_scale", "init", "bias_scale", "optimizer", "lr", "steps",
-            "batch_size", "dtype")
+SETTINGS = ("task", "depth", "width", "weight_scale", "init", "bias_scale", "optimizer", "lr",
+            "steps", "batch_size", "dtype")
 
 
 def _settings(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -255,11 +260,13 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     h = 2 * p.z_max / (p.points - 1)  # the runs' grid step
     for form in APPROX:
         cid = f"max_abs_error[{form}]"
-        st = (f"The {form} form's largest deviation from exact GELU on [-{p.z_max:g}, {p.z_max:g}], "
-              "as recorded by the runs, is where root finding on the error's analytic derivative puts it.")
+        st = (f"The {form} form's largest deviation from exact GELU on [-{p.z_max:g}, "
+              f"{p.z_max:g}], as recorded by the runs, is where root finding on the error's "
+              "analytic derivative puts it.")
         r = summary[(summary["approximate"] == form)].dropna(subset=["max_abs_error"])
         if r.empty:
-            out.append(no_data(experiment=NAME, claim=cid, statement=st, kind=Kind.MATH, why=f"no {form} runs"))
+            out.append(no_data(experiment=NAME, claim=cid, statement=st, kind=Kind.MATH,
+                               why=f"no {form} runs"))
             continue
         ref, z_ref, d2 = max_error_ref(form, p.z_max)
         tol = T.grid_slack * 0.5 * d2 * (h / 2) ** 2 + T.rounding
@@ -268,9 +275,11 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
         ok = bool((dv <= tol).all() and (dz <= h + 1e-12).all())
         out.append(math_claim(
             experiment=NAME, claim=cid, statement=st, measured=float(r["max_abs_error"].iloc[0]),
-            expected=f"{ref:.6g} at |z| = {z_ref:.5f} (+- {tol:.2g}, |z| +- {h:.2g})", ok=ok, n=len(r),
-            rule="|recorded - reference| within the grid's quadratic undershoot; |location| within one "
-                 "grid step (the error is even: approx(z) - approx(-z) = z = GELU(z) - GELU(-z))",
+            expected=f"{ref:.6g} at |z| = {z_ref:.5f} (+- {tol:.2g}, |z| +- {h:.2g})", ok=ok,
+            n=len(r),
+            rule="|recorded - reference| within the grid's quadratic undershoot; "
+                 "|location| within one grid step "
+                 "(the error is even: approx(z) - approx(-z) = z = GELU(z) - GELU(-z))",
             detail=f"reference: scipy.special float64 formulas, extrema by brentq on the analytic "
                    f"error'; worst |value diff| {float(dv.max()):.3g}, worst |location diff| "
                    f"{float(dz.max()):.3g} over {len(r)} runs"))
@@ -279,7 +288,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
           "z* < 0, where GELU(z*) < 0 is its minimum; the runs record that minimum and its place.")
     r = summary.dropna(subset=["gelu_min"])
     if r.empty:
-        out.append(no_data(experiment=NAME, claim="gelu_min", statement=st, kind=Kind.MATH, why="no runs"))
+        out.append(no_data(experiment=NAME, claim="gelu_min", statement=st, kind=Kind.MATH,
+                           why="no runs"))
     else:
         zs, gs, why = gelu_min_ref(p.z_max)
         if not gelu_ref_d(-p.z_max) < 0:
@@ -287,27 +297,30 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
             # here can be checked, which is not a failure of the theorem or of the code
             out.append(no_data(experiment=NAME, claim="gelu_min", statement=st, kind=Kind.MATH,
                                expected="an interior minimum in [-z_max, 0]",
-                               why=f"params.z_max = {p.z_max:g} leaves GELU's minimum out of the measured "
-                                   f"range ({why}); rerun with z_max above 0.76", applies=False))
+                               why=f"params.z_max = {p.z_max:g} leaves GELU's minimum out of the "
+                                   f"measured range ({why}); rerun with z_max above 0.76",
+                               applies=False))
         elif why:
             out.append(math_claim(experiment=NAME, claim="gelu_min", statement=st,
-                                  measured=float(r["gelu_min"].iloc[0]), expected="an interior minimum",
-                                  ok=False, n=len(r), detail=why))
+                                  measured=float(r["gelu_min"].iloc[0]),
+                                  expected="an interior minimum", ok=False, n=len(r), detail=why))
         else:
             tol = T.grid_slack * 0.5 * float(gelu_ref_d2(zs)) * (h / 2) ** 2 + T.rounding
             dv = (r["gelu_min"] - gs).abs()
             dz = (r["gelu_min_at"] - zs).abs()
             ok = bool(gs < 0 and (dv <= tol).all() and (dz <= h + 1e-12).all())
             out.append(math_claim(
-                experiment=NAME, claim="gelu_min", statement=st, measured=float(r["gelu_min"].iloc[0]),
+                experiment=NAME, claim="gelu_min", statement=st,
+                measured=float(r["gelu_min"].iloc[0]),
                 expected=f"GELU(z*) = {gs:.8f} < 0 at z* = {zs:.6f} (+- {tol:.2g}, z +- {h:.2g})",
                 ok=ok, n=len(r),
-                rule="z* = brentq root of Phi(z) + z phi(z) on [-z_max, 0], GELU''(z*) > 0; recorded "
-                     "minimum and place within the grid's tolerance",
+                rule="z* = brentq root of Phi(z) + z phi(z) on [-z_max, 0], GELU''(z*) > 0; "
+                     "recorded minimum and place within the grid's tolerance",
                 detail=f"worst |value diff| {float(dv.max()):.3g}, worst |place diff| "
                        f"{float(dz.max()):.3g} over {len(r)} runs"))
     # same training: equivalence of the paired final test loss
-    st = "Training with the approximation gives the same final test loss as exact GELU (paired by seed)."
+    st = ("Training with the approximation gives the same final test loss as exact GELU "
+          "(paired by seed).")
     for where, g in _settings(summary):
         out += _same_training(g, where, st)
     return out
@@ -333,7 +346,8 @@ def _same_training(summary: pd.DataFrame, where: str, st: str) -> list[Claim]:
         rule = equivalent(margin)
         n_div = int(summary[summary["approximate"].isin([form, "none"])]["diverged"].sum())
         out.append(empirical(
-            experiment=NAME, claim=cid, statement=st, rule=rule, evidence=over_seeds(diff.values, rule),
+            experiment=NAME, claim=cid, statement=st, rule=rule,
+            evidence=over_seeds(diff.values, rule),
             detail=f"final test loss, {form} minus exact, paired by seed id; margin = "
                    f"{T.same_loss_fraction:g} x exact mean final loss {base:.4g}; a diverged run "
                    f"({n_div} here) has no final loss, so its seed is left out"))

@@ -235,7 +235,8 @@ def sup_slope(name: str, slope, beta, alpha, approximate) -> float:
     if name == "gelu" and approximate in (None, "none"):
         # sigma'' = phi(z) (2 - z^2): the maximum of Phi(z) + z phi(z) sits at z = sqrt 2
         r = math.sqrt(2.0)
-        return 0.5 * (1 + math.erf(r / math.sqrt(2))) + r * math.exp(-r * r / 2) / math.sqrt(2 * math.pi)
+        return (0.5 * (1 + math.erf(r / math.sqrt(2)))
+                + r * math.exp(-r * r / 2) / math.sqrt(2 * math.pi))
     import mpmath as mp
     from scipy.optimize import brentq
 
@@ -243,7 +244,8 @@ def sup_slope(name: str, slope, beta, alpha, approximate) -> float:
     if k is None or not k > 0:
         return math.nan
     with mp.workdps(_DPS):
-        f = _mp_function(name, slope, mp.mpf(beta) if beta is not None else None, alpha, approximate)
+        f = _mp_function(name, slope, mp.mpf(beta) if beta is not None else None, alpha,
+                         approximate)
 
         def d1(z):
             return float(mp.diff(f, mp.mpf(z)))
@@ -281,14 +283,16 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     chain = df[df["form"].isin(FORMS)]
     keys = ["run_id", *ACT_KEYS, "weight_scale", "seed", "form", "chain_weight", "depth"]
     c = chain.groupby([*keys, "metric"], dropna=False)["value"].first().unstack("metric")
-    c = c.reindex(columns=["dfdw1", "dfdw1_analytic", "dfdw1_bound"]).dropna(how="all").reset_index()
+    c = (c.reindex(columns=["dfdw1", "dfdw1_analytic", "dfdw1_bound"])
+         .dropna(how="all").reset_index())
     c["part"] = "chain"
 
     mlp = df[df["form"] == "mlp"]
     tkeys = ["run_id", "activation", "slope", "weight_scale", "seed", "depth", "lr"]
     t = mlp.groupby([*tkeys, "metric"], dropna=False)["value"].first().unstack("metric")
     t = t.reindex(columns=["diverged", "diverged_step"]).dropna(how="all").reset_index()
-    loss = mlp[(mlp["metric"] == "loss")].sort_values("step").groupby(["run_id", "depth"])["value"].last()
+    loss = (mlp[(mlp["metric"] == "loss")].sort_values("step")
+            .groupby(["run_id", "depth"])["value"].last())
     t = t.join(loss.rename("final_loss"), on=["run_id", "depth"])
     t.loc[t["diverged"] == 1, "final_loss"] = np.nan
     t["gain"] = (t["weight_scale"] * t["slope"]).round(6)
@@ -303,7 +307,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     out: list[Claim] = []
     chain = summary[summary["part"] == "chain"] if not summary.empty else summary
 
-    st_product = "Autograd's df_L/dw_1 equals the chain-rule product x * prod sigma'(z_k) * prod w_k."
+    st_product = ("Autograd's df_L/dw_1 equals the chain-rule product "
+                  "x * prod sigma'(z_k) * prod w_k.")
     st_hand = ("The registry's hand-written derivatives give the same chain-rule product (the "
                "derivative the probes use).")
     st_bound = "|df_L/dw_1| never exceeds |x| (sup|sigma'|)^L |w|^(L-1) (sigmoid: |x| 0.25^L)."
@@ -311,8 +316,10 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     st_growth = "For sigma(z) = a z with weight w, df_L/dw_1 = x a (w a)^(L-1): log-slope ln|w a|."
     if chain.empty:
         for cid, st in [("chain_product", st_product), ("hand_derivatives", st_hand),
-                        ("chain_bound", st_bound), ("max_slope", st_slope), ("linear_growth", st_growth)]:
-            out.append(no_data(experiment=NAME, claim=cid, statement=st, kind=Kind.MATH, why="no chain rows"))
+                        ("chain_bound", st_bound), ("max_slope", st_slope),
+                        ("linear_growth", st_growth)]:
+            out.append(no_data(experiment=NAME, claim=cid, statement=st, kind=Kind.MATH,
+                               why="no chain rows"))
     else:
         out += _chain_claims(chain, p, T, st_product, st_hand, st_bound, st_slope, st_growth)
     out += _divergence_claims(summary[summary["part"] == "train"] if not summary.empty else summary)
@@ -337,24 +344,31 @@ def _chain_claims(chain, p, T, st_product, st_hand, st_bound, st_slope, st_growt
 
     def worst_rel(col):
         scale = np.maximum(chain[col].abs(), chain["reference"].abs())
-        err = np.where(scale > 0, (chain[col] - chain["reference"]).abs() / scale.where(scale > 0, 1), 0.0)
+        err = np.where(scale > 0,
+                       (chain[col] - chain["reference"]).abs() / scale.where(scale > 0, 1), 0.0)
         err = np.where(np.isfinite(chain[col]) & np.isfinite(chain["reference"]), err, np.inf)
         i = int(np.argmax(err))
         return float(err[i]), chain.iloc[i]
 
-    for cid, col, st in [("chain_product", "dfdw1", st_product), ("hand_derivatives", "dfdw1_analytic", st_hand)]:
+    for cid, col, st in [("chain_product", "dfdw1", st_product),
+                         ("hand_derivatives", "dfdw1_analytic", st_hand)]:
         if chain[col].isna().all():
-            out.append(no_data(experiment=NAME, claim=cid, statement=st, kind=Kind.MATH, why=f"no {col} rows"))
+            out.append(no_data(experiment=NAME, claim=cid, statement=st, kind=Kind.MATH,
+                               why=f"no {col} rows"))
             continue
         err, r = worst_rel(col)
         out.append(math_claim(
             experiment=NAME, claim=cid, statement=st, measured=err, expected=f"< {T.rel_tol:g}",
-            ok=err < T.rel_tol, n=len(chain), rule=f"worst relative error vs the mpmath reference < {T.rel_tol:g}",
-            detail=f"worst at {r['activation']}, {r['form']} form, w={r['chain_weight']:g}, L={int(r['depth'])}; {span}"))
+            ok=err < T.rel_tol, n=len(chain),
+            rule=f"worst relative error vs the mpmath reference < {T.rel_tol:g}",
+            detail=f"worst at {r['activation']}, {r['form']} form, w={r['chain_weight']:g}, "
+                   f"L={int(r['depth'])}; {span}"))
 
     # The bound, with the supremum computed here (closed form / brentq), not the registry's grid.
-    bound = np.abs(p.x) * chain["sup"] ** chain["depth"] * chain["chain_weight"].abs() ** (chain["depth"] - 1)
-    ratio = np.where(bound > 0, chain["dfdw1"] / bound.where(bound > 0, 1), np.where(chain["dfdw1"] > 0, np.inf, 0))
+    bound = (np.abs(p.x) * chain["sup"] ** chain["depth"]
+             * chain["chain_weight"].abs() ** (chain["depth"] - 1))
+    ratio = np.where(bound > 0, chain["dfdw1"] / bound.where(bound > 0, 1),
+                     np.where(chain["dfdw1"] > 0, np.inf, 0))
     ratio = np.where(np.isfinite(chain["sup"]), ratio, np.nan)
     if np.isfinite(ratio).any():
         i = int(np.nanargmax(ratio))
@@ -362,9 +376,10 @@ def _chain_claims(chain, p, T, st_product, st_hand, st_bound, st_slope, st_growt
         out.append(math_claim(
             experiment=NAME, claim="chain_bound", statement=st_bound, measured=float(ratio[i]),
             expected=f"<= 1 (+{T.bound_slack:g})", ok=bool(np.nanmax(ratio) <= 1 + T.bound_slack),
-            n=int(np.isfinite(ratio).sum()), rule="max over chains of |df/dw1| / (|x| sup^L |w|^(L-1)) <= 1",
-            detail=f"sup|sigma'| in closed form or by brentq on sigma''; largest ratio at {r['activation']}, "
-                   f"{r['form']} form, L={int(r['depth'])}"))
+            n=int(np.isfinite(ratio).sum()),
+            rule="max over chains of |df/dw1| / (|x| sup^L |w|^(L-1)) <= 1",
+            detail="sup|sigma'| in closed form or by brentq on sigma''; largest ratio at "
+                   f"{r['activation']}, {r['form']} form, L={int(r['depth'])}"))
     else:
         out.append(no_data(experiment=NAME, claim="chain_bound", statement=st_bound, kind=Kind.MATH,
                            why="no activation with a computable sup|sigma'|"))
@@ -378,32 +393,34 @@ def _chain_claims(chain, p, T, st_product, st_hand, st_bound, st_slope, st_growt
         r = one.iloc[i]
         out.append(math_claim(
             experiment=NAME, claim="max_slope", statement=st_slope, measured=float(err.iloc[i]),
-            expected=f"< {T.max_slope_rel_tol:g}", ok=bool(err.max() < T.max_slope_rel_tol), n=len(one),
-            rule=f"worst relative difference < {T.max_slope_rel_tol:g}",
-            detail=f"worst: {r['activation']}, registry {declared.iloc[i]:.12g} vs sup {r['sup']:.12g}"))
+            expected=f"< {T.max_slope_rel_tol:g}", ok=bool(err.max() < T.max_slope_rel_tol),
+            n=len(one), rule=f"worst relative difference < {T.max_slope_rel_tol:g}",
+            detail=f"worst: {r['activation']}, registry {declared.iloc[i]:.12g} vs sup "
+                   f"{r['sup']:.12g}"))
     else:
         out.append(no_data(experiment=NAME, claim="max_slope", statement=st_slope, kind=Kind.MATH,
                            why="no depth-1 chains (or x = 0)"))
 
     lin = chain[(chain["activation"] == "linear") & (chain["dfdw1"] > 0)]
     if lin.empty:
-        out.append(no_data(experiment=NAME, claim="linear_growth", statement=st_growth, kind=Kind.MATH,
-                           expected="ln|w*a|", why="no linear chains"))
+        out.append(no_data(experiment=NAME, claim="linear_growth", statement=st_growth,
+                           kind=Kind.MATH, expected="ln|w*a|", why="no linear chains"))
     for (a, w), g in lin.groupby(["slope", "chain_weight"]):
         expected = math.log(abs(w * a))  # closed form
-        fits = [np.polyfit(r["depth"], np.log(r["dfdw1"]), 1)[0] for _, r in g.groupby(["weight_scale", "seed", "form"])
+        fits = [np.polyfit(r["depth"], np.log(r["dfdw1"]), 1)[0]
+                for _, r in g.groupby(["weight_scale", "seed", "form"])
                 if len(r) >= 2]
         if not fits:
             continue
         errs = [abs(f - expected) for f in fits]
         worst = fits[int(np.argmax(errs))]
         out.append(math_claim(
-            experiment=NAME, claim=f"linear_growth[a={a:g},w={w:g}]", statement=st_growth, measured=float(worst),
-            expected=f"{expected:.6g} (= ln {abs(w * a):.4g})",
+            experiment=NAME, claim=f"linear_growth[a={a:g},w={w:g}]", statement=st_growth,
+            measured=float(worst), expected=f"{expected:.6g} (= ln {abs(w * a):.4g})",
             ok=max(errs) <= T.growth_abs_tol * max(1.0, abs(expected)), n=len(fits),
             rule=f"every fitted d ln|df/dw1| / dL within {T.growth_abs_tol:g} of ln|w a|",
-            detail=f"{len(fits)} chains of depths 1..{int(g['depth'].max())}; measured: the fit farthest "
-                   f"from ln|w a|"))
+            detail=f"{len(fits)} chains of depths 1..{int(g['depth'].max())}; measured: the fit "
+                   f"farthest from ln|w a|"))
     return out
 
 
@@ -415,15 +432,15 @@ def divergence_depth(gain: float, lr: float) -> float:
 
 def _divergence_claims(tr: pd.DataFrame) -> list[Claim]:
     statement = ("Deep linear-activation MLPs with s*a > 1 diverge (in most seeds) under one SGD "
-                 "learning rate from the depth where (s*a)^(2L) passes 2/lr on, and the same nets at "
-                 "s*a = 1 do not.")
+                 "learning rate from the depth where (s*a)^(2L) passes 2/lr on, and the same nets "
+                 "at s*a = 1 do not.")
     if tr.empty:
         return [no_data(experiment=NAME, claim="training_diverges", statement=statement,
                         kind=Kind.EMPIRICAL, why="no training runs")]
     control = [g for g in tr["gain"].unique() if np.isclose(g, 1.0)]
     if not control:
-        return [no_data(experiment=NAME, claim="training_diverges", statement=statement, kind=Kind.EMPIRICAL,
-                        why="no s*a = 1 control runs")]
+        return [no_data(experiment=NAME, claim="training_diverges", statement=statement,
+                        kind=Kind.EMPIRICAL, why="no s*a = 1 control runs")]
     g1 = control[0]
     out = []
     rule = above(0.5)  # "diverges": in more than half of the seeds, beyond the control's rate
@@ -437,20 +454,23 @@ def _divergence_claims(tr: pd.DataFrame) -> list[Claim]:
         rates = ", ".join(f"{int(k)}: {v:.2f}" for k, v in rate.items())
         if not beyond:
             out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind=Kind.EMPIRICAL,
-                               expected=str(rule), why=f"no depth trained at or beyond L* = {l_star:.3g} "
+                               expected=str(rule),
+                               why=f"no depth trained at or beyond L* = {l_star:.3g} "
                                f"(depths {[int(d) for d in depths]}) with its s*a = 1 control"))
             continue
         depth = beyond[0]
         both = pd.concat([g[g["depth"] == depth], ctrl[ctrl["depth"] == depth]])
         diff = paired(both, "diverged", by="gain", a=gain, b=g1)
         out.append(empirical(
-            experiment=NAME, claim=f"training_diverges[s*a={gain:g},depth={int(depth)}]", statement=statement,
-            rule=rule, evidence=over_seeds(diff, rule),
-            detail=f"per seed: diverged at s*a={gain:g} minus diverged at s*a=1, same depth {int(depth)} "
-                   f"(the first trained depth >= L* = ln(2/lr)/(2 ln(s*a)) = {l_star:.3g}, lr={lr:g}); a "
-                   f"diverged seed is the effect itself, a seed without an indicator on either side is left "
-                   f"out; divergence rate by depth at s*a={gain:g}: {rates}; at s*a=1: "
-                   + ", ".join(f"{int(k)}: {v:.2f}" for k, v in ctrl.groupby("depth")["diverged"].mean().items())))
+            experiment=NAME, claim=f"training_diverges[s*a={gain:g},depth={int(depth)}]",
+            statement=statement, rule=rule, evidence=over_seeds(diff, rule),
+            detail=f"per seed: diverged at s*a={gain:g} minus diverged at s*a=1, same depth "
+                   f"{int(depth)} (the first trained depth >= L* = ln(2/lr)/(2 ln(s*a)) = "
+                   f"{l_star:.3g}, lr={lr:g}); a diverged seed is the effect itself, a seed "
+                   "without an indicator on either side is left out; divergence rate by depth at "
+                   f"s*a={gain:g}: {rates}; at s*a=1: "
+                   + ", ".join(f"{int(k)}: {v:.2f}"
+                               for k, v in ctrl.groupby("depth")["diverged"].mean().items())))
     return out
 
 

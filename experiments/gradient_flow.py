@@ -63,7 +63,8 @@ def run(cfg, device):
 
 
 def run_seeds(cfg, device, seeds):
-    return train_seeds(cfg, device, seeds, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth} x{len(seeds)}")
+    return train_seeds(cfg, device, seeds,
+                       desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth} x{len(seeds)}")
 
 
 def _init_rows(df: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -113,8 +114,9 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                  "s*a per layer towards the input.")
     lin = s[(s["activation"] == "linear") & (s["init"] == "orthogonal") & (s["depth"] >= 2)]
     if lin.empty:
-        out.append(no_data(experiment=NAME, claim="exploding_growth", statement=statement, kind=Kind.MATH,
-                           expected="s*a", why="no linear runs with orthogonal init and depth >= 2"))
+        out.append(no_data(experiment=NAME, claim="exploding_growth", statement=statement,
+                           kind=Kind.MATH, expected="s*a",
+                           why="no linear runs with orthogonal init and depth >= 2"))
     for (a, sc), g in lin.groupby(["slope", "weight_scale"]):
         expected = math.log(sc * a)  # closed form: every hidden layer multiplies delta by s*a
         log_growth = np.log(g["delta_growth"].to_numpy(dtype=float))
@@ -123,8 +125,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
         worst = int(np.nanargmax(err)) if np.isfinite(err).any() else 0
         out.append(math_claim(
             experiment=NAME, claim=f"exploding_growth[a={a:g},s={sc:g}]", statement=statement,
-            measured=float(np.exp(log_growth[worst])), expected=f"{sc * a:.6g} (= s*a, closed form)",
-            ok=bool(np.all(err <= tol)), n=len(g),
+            measured=float(np.exp(log_growth[worst])),
+            expected=f"{sc * a:.6g} (= s*a, closed form)", ok=bool(np.all(err <= tol)), n=len(g),
             rule=f"every run's fitted growth within {T.growth_rel_tol:.0%} of ln(s*a) (+1e-5)",
             detail=f"{len(g)} runs (seeds x depths {sorted(int(d) for d in g['depth'].unique())}); "
                    f"measured: the run farthest from s*a; worst |log-growth error| "
@@ -147,26 +149,31 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
             for tag, g in _conditions(gs):
                 out.append(empirical(
                     experiment=NAME, claim=f"vanishing_sigmoid[depth={depth},s={sc:g}{tag}]",
-                    statement=statement, rule=rule, evidence=over_seeds(g["grad_ratio"], rule, log=True),
-                    detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed "
-                           f"(the deepest depth run); theory bounds the per-layer factor by s/4 = {sc / 4:.3g}"))
+                    statement=statement, rule=rule,
+                    evidence=over_seeds(g["grad_ratio"], rule, log=True),
+                    detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per "
+                           "seed (the deepest depth run); theory bounds the per-layer factor by "
+                           f"s/4 = {sc / 4:.3g}"))
 
     he = math.sqrt(2.0)  # relu: chi_1 = s^2 / 2 = 1 at s = sqrt 2
-    statement = "ReLU with He scale sqrt(2) keeps the first layer's gradient within a small factor of the last."
+    statement = ("ReLU with He scale sqrt(2) keeps the first layer's gradient within a small "
+                 "factor of the last.")
     f = T.relu_max_factor
     rule = within(1 / f, f)
     relu = s[(s["activation"] == "relu") & np.isclose(s["weight_scale"], he, rtol=1e-4)]
     if relu.empty:
         out.append(no_data(experiment=NAME, claim="relu_he_preserved", statement=statement,
-                           kind=Kind.EMPIRICAL, expected=str(rule), why="no relu runs at weight_scale sqrt(2)"))
+                           kind=Kind.EMPIRICAL, expected=str(rule),
+                           why="no relu runs at weight_scale sqrt(2)"))
     else:
         depth = int(relu["depth"].max())
         for tag, g in _conditions(relu[relu["depth"] == depth]):
             out.append(empirical(
-                experiment=NAME, claim=f"relu_he_preserved[depth={depth}{tag}]", statement=statement,
-                rule=rule, evidence=over_seeds(g["grad_ratio"], rule, log=True),
-                detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed (the "
-                       f"deepest depth run), s = sqrt 2 where relu's chi_1 = s^2/2 = 1"))
+                experiment=NAME, claim=f"relu_he_preserved[depth={depth}{tag}]",
+                statement=statement, rule=rule,
+                evidence=over_seeds(g["grad_ratio"], rule, log=True),
+                detail=f"grad_norm(layer 1) / grad_norm(layer {depth}) at initialization per seed "
+                       f"(the deepest depth run), s = sqrt 2 where relu's chi_1 = s^2/2 = 1"))
     return out
 
 

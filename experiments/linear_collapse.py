@@ -53,7 +53,8 @@ class Thresholds:
 THRESHOLDS = Thresholds()
 
 
-def fold_arrays(weights: list[np.ndarray], biases: list[np.ndarray], slope: float) -> tuple[np.ndarray, np.ndarray]:
+def fold_arrays(weights: list[np.ndarray], biases: list[np.ndarray],
+                slope: float) -> tuple[np.ndarray, np.ndarray]:
     """(W_eff, b_eff) of layers y = a (W h + b) (a = slope for hidden layers, 1 for the output),
     multiplied out in numpy float64."""
     m = np.eye(weights[0].shape[1])
@@ -86,7 +87,8 @@ def lstsq_loss(x, y) -> float:
 
 def run(cfg, device):
     model, task = build(cfg, device)
-    res = train(model, task, cfg.trainer, seed=cfg.seed, desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth}")
+    res = train(model, task, cfg.trainer, seed=cfg.seed,
+                desc=f"{NAME} {cfg.activation.name} d={cfg.model.depth}")
     return _finish(cfg, model, task, res)
 
 
@@ -107,14 +109,16 @@ def _finish(cfg, model, task, res):
     with torch.no_grad():
         f = model(torch.from_numpy(x)).numpy()
     res.rows += [{"step": last, "layer": None, "metric": "lstsq_loss", "value": lstsq_loss(x, y)},
-                 {"step": last, "layer": None, "metric": "train_mse", "value": float(((f - y) ** 2).mean())}]
+                 {"step": last, "layer": None, "metric": "train_mse",
+                  "value": float(((f - y) ** 2).mean())}]
     if cfg.activation.name in LINEAR:
         slope = cfg.activation.slope if cfg.activation.name == "linear" else 1.0
         w, b = fold(model, slope)
         g = x @ w.numpy().T + b.numpy()
         err = float(np.abs(f - g).max() / max(1.0, float(np.abs(f).max())))
         res.rows += [{"step": last, "layer": None, "metric": "collapse_error", "value": err},
-                     {"step": last, "layer": None, "metric": "folded_loss", "value": float(((g - y) ** 2).mean())}]
+                     {"step": last, "layer": None, "metric": "folded_loss",
+                      "value": float(((g - y) ** 2).mean())}]
     return res
 
 
@@ -175,8 +179,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     lin = summary[summary["activation"].isin(LINEAR)]
     ok = lin[~lin["diverged"]]
     n_div = int(lin["diverged"].sum())
-    st_c = ("A linear-activation net of any depth equals the product of its weight matrices with the "
-            "biases folded in.")
+    st_c = ("A linear-activation net of any depth equals the product of its weight matrices with "
+            "the biases folded in.")
     st_n = "No linear-activation net beats the least-squares affine fit of its training data."
     if ok.empty:
         for cid, st in (("collapse", st_c), ("never_below_lstsq", st_n)):
@@ -189,8 +193,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
             experiment=NAME, claim="collapse", statement=st_c, measured=worst,
             expected=f"<= {T.collapse_tol:g} (relative, max over inputs and nets)",
             ok=worst <= T.collapse_tol, n=len(ok),
-            rule="the network's float64 forward vs x W_eff^T + b_eff, W_eff a numpy float64 product of "
-                 "its weight arrays",
+            rule="the network's float64 forward vs x W_eff^T + b_eff, W_eff a numpy float64 "
+                 "product of its weight arrays",
             detail=f"{len(ok)} nets, depths {depths}; {n_div} diverged net(s) left out (non-finite "
                    "weights: the identity is about finite ones)"))
         # the network's own float64 forward over the training set, not its fold: the fold is an
@@ -200,7 +204,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
         folded = float((ok["folded_loss"] / ok["lstsq_loss"] - 1).min())
         out.append(math_claim(
             experiment=NAME, claim="never_below_lstsq", statement=st_n, measured=below_,
-            expected=f">= -{T.lstsq_tol:g} (the network's float64 training MSE / lstsq MSE - 1, min over nets)",
+            expected=f">= -{T.lstsq_tol:g} (the network's float64 training MSE / lstsq MSE - 1, "
+                     "min over nets)",
             ok=below_ >= -T.lstsq_tol, n=len(ok),
             rule="reference: numpy.linalg.lstsq on [x, 1] in float64, over the whole training set",
             detail=f"{len(ok)} nets; {n_div} diverged net(s) left out; the folded maps' smallest "
@@ -214,7 +219,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
         if s.empty:
             if act in set(summary["activation"]):
                 out.append(no_data(experiment=NAME, claim=f"nonlinear_below[{act}]",
-                                   statement=f"{act} nets of depth >= 2 go far below least squares.",
+                                   statement=f"{act} nets of depth >= 2 go far below "
+                                             "least squares.",
                                    kind=Kind.EMPIRICAL, why="no runs of depth >= 2"))
             continue
         worst = s.groupby("seed")["ratio"].max().where(~s.groupby("seed")["diverged"].any())
@@ -222,17 +228,20 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
         by_depth = s.groupby("depth")["ratio"].mean()
         out.append(empirical(
             experiment=NAME, claim=f"nonlinear_below[{act}]",
-            statement=f"{act} nets of the same size (depth >= 2) go far below the least-squares loss.",
+            statement=f"{act} nets of the same size (depth >= 2) go far below "
+                      "the least-squares loss.",
             rule=rule, evidence=over_seeds(worst.values, rule),
             expected=f"per seed, worst depth's MSE / lstsq {rule}",
-            detail="per seed the worst ratio over depths >= 2; a seed with a diverged depth is left "
-                   "out; mean ratio by depth: " + ", ".join(f"{int(d)}: {g:.3g}" for d, g in by_depth.items())))
+            detail="per seed the worst ratio over depths >= 2; a seed with a diverged depth is "
+                   "left out; mean ratio by depth: "
+                   + ", ".join(f"{int(d)}: {g:.3g}" for d, g in by_depth.items())))
     return out
 
 
 EXPERIMENT = Experiment(
     name=NAME,
-    title="Without an activation, depth buys nothing: any stack of linear layers is one linear layer.",
+    title="Without an activation, depth buys nothing: "
+          "any stack of linear layers is one linear layer.",
     summary=(
         "Linear-activation MLPs of depth 1 to 20 and relu and tanh nets of the same size are "
         "trained on a nonlinear target; each run folds a linear-activation net into one affine "

@@ -99,8 +99,10 @@ def run(cfg, device):
 
     for k in p.tent_depths:
         w, b = tent_network(k)
-        add("tent", "init", k, 2, 1, cfg.seed, *count_pieces(w, b, np.zeros(1), np.ones(1), 0.0, 1.0))
-    settings = [("shape", d, p.total_neurons // d) for d in p.shape_depths if p.total_neurons % d == 0]
+        add("tent", "init", k, 2, 1, cfg.seed,
+            *count_pieces(w, b, np.zeros(1), np.ones(1), 0.0, 1.0))
+    settings = [("shape", d, p.total_neurons // d) for d in p.shape_depths
+                if p.total_neurons % d == 0]
     settings += [("neurons", p.neuron_depth, w) for w in p.neuron_widths]
     for sweep, depth, width in settings:
         for in_dim in (1, p.line_dim):
@@ -138,7 +140,8 @@ def _flat_steps(cfg) -> list[dict]:
     p, sb = cfg.params, cfg.model.bias_scale
     t = torch.linspace(-p.R, p.R, FLAT_GRID, dtype=torch.float64)[:, None]
     rows = []
-    for construction, act, scale in (("tanh", "tanh", 1.5), ("relu_control", "relu", math.sqrt(2.0))):
+    for construction, act, scale in (("tanh", "tanh", 1.5),
+                                     ("relu_control", "relu", math.sqrt(2.0))):
         torch.manual_seed(cfg.seed)
         net = MLP(1, 1, ModelConfig(depth=4, width=16, weight_scale=scale, bias_scale=sb),
                   get_activation(act)).double()
@@ -146,8 +149,8 @@ def _flat_steps(cfg) -> list[dict]:
             f = net(t)[:, 0]
         curv = (f[2:] - 2 * f[1:-1] + f[:-2]).abs()
         flat = curv <= FLAT_TOL * max(1.0, float(f.abs().max()))
-        common = {"step": 0, "layer": None, "construction": construction, "phase": "init", "depth": 4,
-                  "width": 16, "input_dim": 1, "seed": cfg.seed, "neurons": 64}
+        common = {"step": 0, "layer": None, "construction": construction, "phase": "init",
+                  "depth": 4, "width": 16, "input_dim": 1, "seed": cfg.seed, "neurons": 64}
         rows += [{**common, "metric": "flat_fraction", "value": float(flat.double().mean())},
                  {**common, "metric": "grid_steps", "value": len(curv)},
                  {**common, "metric": "curved_steps", "value": int((~flat).sum())}]
@@ -174,8 +177,8 @@ def _region_map(cfg, device) -> list[dict]:
         model(pts.to(device), record=record)
     pattern = torch.cat([(z > 0) for z, _ in record[:-1]], 1).cpu().numpy()
     _, ids = np.unique(pattern, axis=0, return_inverse=True)
-    rows = [{"step": 0, "layer": None, "construction": "map", "phase": "trained", "metric": "region_id",
-             "value": int(i), "x1": float(a), "x2": float(b)}
+    rows = [{"step": 0, "layer": None, "construction": "map", "phase": "trained",
+             "metric": "region_id", "value": int(i), "x1": float(a), "x2": float(b)}
             for i, (a, b) in zip(ids.reshape(-1), pts.tolist())]
     # Cross-check the sampled map against exact counts along some of its rows (horizontal lines):
     # the map can only miss pieces narrower than its grid step, never invent one.
@@ -183,7 +186,8 @@ def _region_map(cfg, device) -> list[dict]:
     grid_ids = ids.reshape(n, n)
     for r in np.linspace(0, n - 1, 7).astype(int)[1:-1]:
         y = float(g[r])
-        exact, _ = count_pieces(ws, bs, np.array([0.0, y]), np.array([1.0, 0.0]), float(g[0]), float(g[-1]))
+        exact, _ = count_pieces(ws, bs, np.array([0.0, y]), np.array([1.0, 0.0]), float(g[0]),
+                                float(g[-1]))
         sampled = int((np.diff(grid_ids[r]) != 0).sum()) + 1
         common = {"step": 0, "layer": None, "construction": "map", "phase": "trained", "x2": y}
         rows += [{**common, "metric": "map_line_pieces_exact", "value": exact},
@@ -191,11 +195,12 @@ def _region_map(cfg, device) -> list[dict]:
     return rows
 
 
-SUMMARY_METRICS = ("pieces", "pieces_merged", "sampled", "final_loss", "flat_fraction", "grid_steps",
-                   "curved_steps", "map_line_pieces_exact", "map_line_pieces_sampled")
+SUMMARY_METRICS = ("pieces", "pieces_merged", "sampled", "final_loss", "flat_fraction",
+                   "grid_steps", "curved_steps", "map_line_pieces_exact", "map_line_pieces_sampled")
 # bias_scale: a config setting, the same for every row of a run; two runs at different bias scales
 # reuse the same seeds, so without it first() below kept one run's counts and dropped the other's
-CONDITIONS = ["construction", "sweep", "phase", "depth", "width", "neurons", "input_dim", "x2", "bias_scale"]
+CONDITIONS = ["construction", "sweep", "phase", "depth", "width", "neurons", "input_dim", "x2",
+              "bias_scale"]
 
 
 def _groups(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -205,7 +210,8 @@ def _groups(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     out = []
     for key, g in rows.groupby(by, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        out.append((f"input_dim={int(key[0])}" + (f",bias_scale={key[1]:g}" if len(key) > 1 else ""), g))
+        out.append((f"input_dim={int(key[0])}"
+                    + (f",bias_scale={key[1]:g}" if len(key) > 1 else ""), g))
     return out
 
 
@@ -236,7 +242,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     d[CONDITIONS] = d[CONDITIONS].astype(object).where(d[CONDITIONS].notna(), "")
     s = d.groupby([*key, "metric"])["value"].first().unstack("metric").reset_index()
     s.columns.name = None
-    div = d.groupby(key)["status"].agg(lambda v: bool((v != "ok").any())).rename("diverged").reset_index()
+    div = (d.groupby(key)["status"].agg(lambda v: bool((v != "ok").any()))
+           .rename("diverged").reset_index())
     s = s.merge(div, on=key)
     for c in SUMMARY_METRICS:
         if c not in s.columns:
@@ -263,11 +270,12 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                  "exponentially many.")
     tent = _pieces(s, construction="tent")
     if tent.empty:
-        out.append(no_data(experiment=NAME, claim="tent_2_to_the_k", statement=statement, kind=Kind.MATH,
-                           expected="2^k", why="no tent rows"))
+        out.append(no_data(experiment=NAME, claim="tent_2_to_the_k", statement=statement,
+                           kind=Kind.MATH, expected="2^k", why="no tent rows"))
     else:
         k = tent["depth"].astype(int)
         wrong = tent[(tent["pieces"] != 2.0 ** k) | (tent["pieces_merged"] != 2.0 ** k)]
+        wrong_rows = wrong[["depth", "pieces", "pieces_merged"]].values.tolist()
         kmax = int(k.max())
         out.append(math_claim(experiment=NAME, claim="tent_2_to_the_k", statement=statement,
                               measured=float(tent.loc[k == kmax, "pieces_merged"].iloc[0]),
@@ -275,13 +283,13 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                               ok=wrong.empty, n=len(tent),
                               rule="pieces == pieces merged == 2^k at every depth k",
                               detail=f"depths {sorted(k.tolist())}; {len(wrong)} wrong"
-                                     + (f": {wrong[['depth', 'pieces', 'pieces_merged']].values.tolist()}"
+                                     + (f": {wrong_rows}"
                                         if len(wrong) else "")))
 
     # empirical: pieces per neuron at init, per seed the mean over depths (fixed total neurons)
     lo_r, hi_r = t.per_neuron
-    statement = ("Random ReLU nets at initialization have about as many pieces along a line as neurons, "
-                 "not exponentially many in depth.")
+    statement = ("Random ReLU nets at initialization have about as many pieces along a line as "
+                 "neurons, not exponentially many in depth.")
     rnd = _pieces(s, construction="random", phase="init", sweep="shape")
     if rnd.empty:
         out.append(no_data(experiment=NAME, claim="random_per_neuron", statement=statement,
@@ -294,12 +302,15 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
         rule = within(lo_r, hi_r)
         out.append(empirical(experiment=NAME, claim=f"random_per_neuron[{where}]",
                              statement=statement, rule=rule, evidence=over_seeds(per_seed, rule),
-                             expected=f"in [{lo_r:g}, {hi_r:g}] pieces per neuron (per seed: mean over depths)",
+                             expected=f"in [{lo_r:g}, {hi_r:g}] pieces per neuron "
+                                      "(per seed: mean over depths)",
                              detail=f"{int(g['neurons'].iloc[0])} neurons split into depths "
-                                    f"{sorted(int(v) for v in by_depth.index)}; mean pieces per neuron by depth: "
+                                    f"{sorted(int(v) for v in by_depth.index)}; mean pieces per "
+                                    "neuron by depth: "
                                     + ", ".join(f"{int(a)}: {v:.2f}" for a, v in by_depth.items())
-                                    + f"; for scale, the tent construction makes 2^{deepest} = {2 ** deepest} "
-                                      f"pieces from {2 * deepest} neurons in {deepest} layers"))
+                                    + f"; for scale, the tent construction makes 2^{deepest} = "
+                                      f"{2 ** deepest} pieces from {2 * deepest} neurons in "
+                                      f"{deepest} layers"))
 
     # empirical: pieces vs neurons at fixed depth, per seed a log-log slope
     lo_s, hi_s = t.linear_slope
@@ -307,40 +318,51 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                  "(log-log slope near 1).")
     neur = _pieces(s, construction="random", phase="init", sweep="neurons")
     if neur.empty:
-        out.append(no_data(experiment=NAME, claim="pieces_grow_linearly_in_neurons", statement=statement,
-                           kind=Kind.EMPIRICAL, why="no random nets of the width sweep"))
+        out.append(no_data(experiment=NAME, claim="pieces_grow_linearly_in_neurons",
+                           statement=statement, kind=Kind.EMPIRICAL,
+                           why="no random nets of the width sweep"))
     for where, g in _groups(neur):
         slopes = {}
         for seed, gs in g.groupby("seed"):
             if gs["neurons"].nunique() >= 2 and (gs["pieces"] > 0).all():
-                slopes[seed] = float(np.polyfit(np.log(gs["neurons"].astype(float)), np.log(gs["pieces"]), 1)[0])
+                slopes[seed] = float(np.polyfit(np.log(gs["neurons"].astype(float)),
+                                                np.log(gs["pieces"]), 1)[0])
         rule = within(lo_s, hi_s)
         means = g.groupby("neurons")["pieces"].mean()
         out.append(empirical(experiment=NAME, claim=f"pieces_grow_linearly_in_neurons[{where}]",
-                             statement=statement, rule=rule, evidence=over_seeds(list(slopes.values()), rule),
-                             expected=f"in [{lo_s:g}, {hi_s:g}] (per seed: slope of log pieces on log neurons)",
-                             detail=f"depth {int(g['depth'].iloc[0])}, {g['neurons'].nunique()} widths per seed; "
-                                    "mean pieces by neurons: " + ", ".join(f"{int(a)}: {v:.1f}" for a, v in means.items())))
+                             statement=statement, rule=rule,
+                             evidence=over_seeds(list(slopes.values()), rule),
+                             expected=f"in [{lo_s:g}, {hi_s:g}] "
+                                      "(per seed: slope of log pieces on log neurons)",
+                             detail=f"depth {int(g['depth'].iloc[0])}, {g['neurons'].nunique()} "
+                                    "widths per seed; mean pieces by neurons: "
+                                    + ", ".join(f"{int(a)}: {v:.1f}" for a, v in means.items())))
 
     # math: a tanh net has no linear stretch; the detector's control on a relu net of the same shape
     tanh = s[(s["construction"] == "tanh") & s["flat_fraction"].notna()]
     statement = "A tanh network is smooth and analytic: no stretch of the line is linear."
     if tanh.empty:
-        out.append(no_data(experiment=NAME, claim="tanh_no_linear_pieces", statement=statement, kind=Kind.MATH,
-                           expected="0", why="no tanh rows"))
+        out.append(no_data(experiment=NAME, claim="tanh_no_linear_pieces", statement=statement,
+                           kind=Kind.MATH, expected="0", why="no tanh rows"))
     else:
         v = float(tanh["flat_fraction"].max())
-        out.append(math_claim(experiment=NAME, claim="tanh_no_linear_pieces", statement=statement, measured=v,
-                              expected="0 (a non-affine analytic function is affine on no interval)",
+        out.append(math_claim(experiment=NAME, claim="tanh_no_linear_pieces", statement=statement,
+                              measured=v,
+                              expected="0 (a non-affine analytic function "
+                                       "is affine on no interval)",
                               ok=v == 0, n=int(tanh["grid_steps"].sum()),
-                              rule=f"fraction of grid steps with |second difference| <= {FLAT_TOL:g} x scale == 0",
-                              detail=f"{len(tanh)} net(s), {int(tanh['grid_steps'].sum())} grid steps"))
+                              rule="fraction of grid steps with |second difference| <= "
+                                   f"{FLAT_TOL:g} x scale == 0",
+                              detail=f"{len(tanh)} net(s), {int(tanh['grid_steps'].sum())} grid "
+                                     "steps"))
     ctl = s[(s["construction"] == "relu_control") & s["curved_steps"].notna()]
-    statement = ("The flat-step detector sees a relu net's linear stretches: curved grid steps occur only "
-                 "next to its exact kinks (at most 2 per kink), and at least one is seen.")
+    statement = ("The flat-step detector sees a relu net's linear stretches: curved grid steps "
+                 "occur only next to its exact kinks (at most 2 per kink), "
+                 "and at least one is seen.")
     if ctl.empty:
-        out.append(no_data(experiment=NAME, claim="flat_detector_control", statement=statement, kind=Kind.MATH,
-                           expected="in [1, 2 x kinks]", why="no relu control rows"))
+        out.append(no_data(experiment=NAME, claim="flat_detector_control", statement=statement,
+                           kind=Kind.MATH, expected="in [1, 2 x kinks]",
+                           why="no relu control rows"))
     else:
         kinks = ctl["pieces_merged"] - 1
         good = (ctl["curved_steps"] >= np.minimum(1, kinks)) & (ctl["curved_steps"] <= 2 * kinks)
@@ -350,40 +372,45 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                               ok=bool(good.all()), n=len(ctl),
                               rule="1 <= curved steps <= 2 x exact kinks (a kink lies in at most 2 "
                                    "three-point stencils)",
-                              detail=f"curved steps {ctl['curved_steps'].astype(int).tolist()}, exact kinks "
-                                     f"{kinks.astype(int).tolist()}, flat fraction "
+                              detail=f"curved steps {ctl['curved_steps'].astype(int).tolist()}, "
+                                     f"exact kinks {kinks.astype(int).tolist()}, flat fraction "
                                      f"{ctl['flat_fraction'].round(3).tolist()}"))
 
     # math: dense sampling can only miss pieces (a change of pattern between two grid points needs a
     # crossing between them), never find more than the exact walk
     samp = s[s["pieces"].notna() & s["sampled"].notna()]
-    statement = ("Dense sampling (200k points) never finds more pieces than the exact count: sampling "
-                 "can only miss pieces narrower than its step.")
+    statement = ("Dense sampling (200k points) never finds more pieces than the exact count: "
+                 "sampling can only miss pieces narrower than its step.")
     if samp.empty:
-        out.append(no_data(experiment=NAME, claim="sampling_agrees", statement=statement, kind=Kind.MATH,
-                           expected="sampled <= exact", why="no sampled cross-checks"))
+        out.append(no_data(experiment=NAME, claim="sampling_agrees", statement=statement,
+                           kind=Kind.MATH, expected="sampled <= exact",
+                           why="no sampled cross-checks"))
     else:
         excess = samp["sampled"] - samp["pieces"]
         short = (-excess / samp["pieces"]).clip(lower=0)
         out.append(math_claim(experiment=NAME, claim="sampling_agrees", statement=statement,
-                              measured=float(excess.max()), expected="<= 0 (sampled - exact, every line)",
+                              measured=float(excess.max()),
+                              expected="<= 0 (sampled - exact, every line)",
                               ok=bool((excess <= 0).all()), n=len(samp),
                               rule="sampled <= exact on every cross-checked line",
-                              detail=f"{int((excess == 0).sum())} of {len(samp)} lines equal; largest shortfall "
-                                     f"{float(short.max()) + 0.0:.2%} of the exact count"))
+                              detail=f"{int((excess == 0).sum())} of {len(samp)} lines equal; "
+                                     f"largest shortfall {float(short.max()) + 0.0:.2%} of the "
+                                     "exact count"))
 
     # math: the same bound for the rows of the sampled 2-D region map
     mp = s[s["map_line_pieces_exact"].notna() & s["map_line_pieces_sampled"].notna()]
-    statement = ("The sampled 2-D region map never shows more pieces along a row than the exact count on "
-                 "that line (it can only miss thin ones).")
+    statement = ("The sampled 2-D region map never shows more pieces along a row than the exact "
+                 "count on that line (it can only miss thin ones).")
     if mp.empty:
-        out.append(no_data(experiment=NAME, claim="map_rows_vs_exact", statement=statement, kind=Kind.MATH,
-                           expected="sampled <= exact", why="no map rows"))
+        out.append(no_data(experiment=NAME, claim="map_rows_vs_exact", statement=statement,
+                           kind=Kind.MATH, expected="sampled <= exact", why="no map rows"))
     else:
         ex, sa = mp["map_line_pieces_exact"], mp["map_line_pieces_sampled"]
         out.append(math_claim(experiment=NAME, claim="map_rows_vs_exact", statement=statement,
-                              measured=float((sa - ex).max()), expected="<= 0 (sampled - exact, every row)",
-                              ok=bool((sa <= ex).all()), n=len(mp), rule="sampled <= exact on every row",
+                              measured=float((sa - ex).max()),
+                              expected="<= 0 (sampled - exact, every row)",
+                              ok=bool((sa <= ex).all()), n=len(mp),
+                              rule="sampled <= exact on every row",
                               detail=f"{len(mp)} rows; exact {ex.astype(int).tolist()}, sampled "
                                      f"{sa.astype(int).tolist()}"))
     return out

@@ -84,7 +84,8 @@ def run(cfg, device) -> RunResult:
     act = get_activation(cfg.activation)
     mse, x, best = fit_one_neuron(act, p, cfg.seed)
     rows = [{"step": p.steps, "layer": None, "metric": "mse", "value": float(mse.min())},
-            {"step": p.steps, "layer": None, "metric": "mse_median_restart", "value": float(mse.median())}]
+            {"step": p.steps, "layer": None, "metric": "mse_median_restart",
+             "value": float(mse.median())}]
     rows += [{"step": p.steps, "layer": None, "metric": "fit", "value": float(v), "x": float(xi)}
              for xi, v in zip(x.tolist(), best.tolist())]
     return RunResult(rows=rows, final={"mse": float(mse.min())})
@@ -103,13 +104,15 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     # an activation run with several parameter values (swish beta 1 and 10, leaky slopes) is one
     # condition per value: the label names them, and the mean below never averages across them
     d = d.assign(label=_labels(d))
-    s = d.groupby(["seed", "label", "activation", "status", "metric"])["value"].mean().unstack("metric").reset_index()
+    s = (d.groupby(["seed", "label", "activation", "status", "metric"])["value"].mean()
+         .unstack("metric").reset_index())
     s.columns.name = None
     if "mse_median_restart" not in s.columns:
         s["mse_median_restart"] = np.nan
     s["diverged"] = (s["status"] != "ok") | ~np.isfinite(s["mse"].astype(float))
     s.loc[s["diverged"], "mse"] = np.nan
-    s["monotone"] = s["activation"].map(lambda a: True if a in MONOTONE else False if a in NON_MONOTONE else None)
+    s["monotone"] = s["activation"].map(lambda a: True if a in MONOTONE
+                                        else False if a in NON_MONOTONE else None)
     return s[cols].sort_values(["label", "seed"]).reset_index(drop=True)
 
 
@@ -124,7 +127,8 @@ def _labels(d: pd.DataFrame) -> pd.Series:
     for _, g in d.groupby("activation"):
         varying = [c for c in params if g[c].nunique(dropna=False) > 1]
         for c in varying:
-            v = g[c].map(lambda x: "none" if pd.isna(x) else f"{x:g}" if isinstance(x, (int, float)) else str(x))
+            v = g[c].map(lambda x: "none" if pd.isna(x)
+                         else f"{x:g}" if isinstance(x, (int, float)) else str(x))
             label.loc[g.index] = label.loc[g.index] + f" {c}=" + v
     return label
 
@@ -136,15 +140,17 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     mono = s[s["monotone"] == True]  # noqa: E712 (None: neither list)
     nonmono = s[s["monotone"] == False]  # noqa: E712
     if mono.empty or nonmono.empty:
-        return [no_data(experiment=NAME, claim="nonmonotone_fits", statement="A non-monotone neuron fits "
-                        "the dip much better than a monotone one.", kind=Kind.EMPIRICAL,
+        return [no_data(experiment=NAME, claim="nonmonotone_fits",
+                        statement="A non-monotone neuron fits "
+                                  "the dip much better than a monotone one.", kind=Kind.EMPIRICAL,
                         why="need monotone and non-monotone runs")]
     # Reference per seed: the minimum MSE over the monotone activations of that seed (diverged
     # ones left out). Taking each seed's own best makes the reference as low as possible, so the
     # choice can only make the claim harder, never easier.
     if "label" not in s.columns:
         s = s.assign(label=s["activation"])
-        mono, nonmono = mono.assign(label=mono["activation"]), nonmono.assign(label=nonmono["activation"])
+        mono, nonmono = (mono.assign(label=mono["activation"]),
+                         nonmono.assign(label=nonmono["activation"]))
     grid = mono.pivot_table(index="seed", columns="label", values="mse", aggfunc="first")
     best = grid.min(axis=1, skipna=True)
     which = grid.dropna(how="all").idxmin(axis=1)
@@ -158,13 +164,17 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
         n_div = int(nonmono[nonmono["label"] == act]["diverged"].sum())
         out.append(empirical(
             experiment=NAME, claim=f"nonmonotone_fits[{act}]",
-            statement=f"One {act} neuron fits the dip with a much lower error than the best monotone activation.",
+            statement=f"One {act} neuron fits the dip with a much lower error than the best "
+                      "monotone activation.",
             rule=rule, evidence=over_seeds(ratio.values, rule, log=True),
-            expected=f"< {t.much_lower:g} (geometric mean over seeds of mse({act}) / min monotone mse)",
+            expected=f"< {t.much_lower:g} (geometric mean over seeds of "
+                     f"mse({act}) / min monotone mse)",
             detail=f"paired by seed: per seed the ratio to the lowest monotone MSE of that seed "
-                   f"(chosen per seed: {picked}); {len(both)} seeds; {n_div} {act} seed(s) diverged "
-                   "(left out; a monotone activation that diverged is left out of that seed's minimum); "
-                   "mean mse: " + ", ".join(f"{a}: {v:.4f}" for a, v in s.groupby("label")["mse"].mean().items())))
+                   f"(chosen per seed: {picked}); {len(both)} seeds; {n_div} {act} seed(s) "
+                   "diverged (left out; a monotone activation that diverged is left out of that "
+                   "seed's minimum); mean mse: "
+                   + ", ".join(f"{a}: {v:.4f}"
+                               for a, v in s.groupby("label")["mse"].mean().items())))
     return out
 
 

@@ -1,7 +1,8 @@
 """Hard vs soft non-negativity at the output: a ReLU head vs a Softplus head.
 
 Run the default grid:  actlab -m experiment=output_constraint
-One head:              actlab experiment=output_constraint model.out_activation=softplus trainer.lr=0.3
+One head:              actlab experiment=output_constraint model.out_activation=softplus \
+trainer.lr=0.3
 
 Targets are a rectified teacher network, so a sizeable fraction of them is exactly 0. A relu head
 can output exact zeros (and never a negative); a softplus head is always > 0, so on the zero
@@ -45,7 +46,8 @@ METRICS = ("zero_target_fraction", "negative_fraction", "zero_fraction", "zero_h
 
 @dataclass
 class Params:
-    threshold: float = 0.3  # targets = relu(teacher - threshold): a sizeable fraction of exact zeros
+    # targets = relu(teacher - threshold): a sizeable fraction of exact zeros
+    threshold: float = 0.3
     scatter_points: int = 150  # (prediction, target) pairs kept per run for the figure
 
 
@@ -78,13 +80,16 @@ def _task(cfg, device):
 def run(cfg, device) -> RunResult:
     task = _task(cfg, device)
     model = build_model(cfg, task, cfg.seed)
-    res = train(model, task, cfg.trainer, seed=cfg.seed, desc=f"{NAME} head={cfg.model.out_activation}")
+    res = train(model, task, cfg.trainer, seed=cfg.seed,
+                desc=f"{NAME} head={cfg.model.out_activation}")
     return _finish(cfg, model, task, res)
 
 
 def run_seeds(cfg, device, seeds) -> dict[int, RunResult]:
     task = _task(cfg, device)
-    models, results = train_seed_models(cfg, task, seeds, desc=f"{NAME} head={cfg.model.out_activation} x{len(seeds)}")
+    models, results = train_seed_models(cfg, task, seeds,
+                                        desc=f"{NAME} head={cfg.model.out_activation} "
+                                             f"x{len(seeds)}")
     return {s: _finish(cfg, m, task, r) for s, m, r in zip(seeds, models, results)}
 
 
@@ -109,7 +114,8 @@ def _finish(cfg, model, task, res: RunResult) -> RunResult:
         "head_output_range": float(pred_train.max() - pred_train.min()),
         "train_target_std": float(task.y_train[:, 0].std()),
     }
-    res.rows += [{"step": step, "layer": None, "metric": k, "value": v, "head": head} for k, v in metrics.items()]
+    res.rows += [{"step": step, "layer": None, "metric": k, "value": v, "head": head}
+                 for k, v in metrics.items()]
     keep = torch.linspace(0, len(y) - 1, min(p.scatter_points, len(y))).long()
     res.rows += [{"step": step, "layer": None, "metric": "prediction", "value": float(pred[i]),
                   "target": float(y[i]), "head": head} for i in keep.tolist()]
@@ -129,7 +135,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     if "status" not in d.columns:
         d = d.assign(status="ok")
-    s = d.groupby(["seed", "head", "lr", "status", "metric"])["value"].mean().unstack("metric").reset_index()
+    s = (d.groupby(["seed", "head", "lr", "status", "metric"])["value"].mean()
+         .unstack("metric").reset_index())
     s.columns.name = None
     for m in METRICS:
         if m not in s.columns:
@@ -158,39 +165,44 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
 
     def div_note(*hs: str) -> str:
         n = int(s[s["head"].isin(hs)]["diverged"].astype(bool).sum()) if len(s) else 0
-        return f"{n} diverged {'/'.join(hs)} run(s) left out" if n else f"no {'/'.join(hs)} run diverged"
+        return (f"{n} diverged {'/'.join(hs)} run(s) left out" if n
+                else f"no {'/'.join(hs)} run diverged")
 
     # math: a relu or softplus head never predicts a negative value (their ranges are [0, inf))
     statement = "ReLU and Softplus heads never predict a negative value."
     nonneg = s[s["head"].isin(["relu", "softplus"])] if len(s) else s
     if nonneg.empty:
-        out.append(no_data(experiment=NAME, claim="never_negative", statement=statement, kind=Kind.MATH,
-                           expected="0", why="no relu or softplus heads"))
+        out.append(no_data(experiment=NAME, claim="never_negative", statement=statement,
+                           kind=Kind.MATH, expected="0", why="no relu or softplus heads"))
     else:
         worst = float(nonneg["negative_fraction"].max())
         free = s[s["head"] == "none"]["negative_fraction"]
-        out.append(math_claim(experiment=NAME, claim="never_negative", statement=statement, measured=worst,
-                              expected="0 (relu and softplus map R onto [0, inf))", ok=worst == 0,
-                              n=len(nonneg), rule="largest fraction of negative test predictions == 0",
+        out.append(math_claim(experiment=NAME, claim="never_negative", statement=statement,
+                              measured=worst, expected="0 (relu and softplus map R onto [0, inf))",
+                              ok=worst == 0, n=len(nonneg),
+                              rule="largest fraction of negative test predictions == 0",
                               detail=f"over {len(nonneg)} runs (diverged included)"
                                      + (f"; the unconstrained head predicts a negative value on "
-                                        f"{free.mean():.1%} of the test points" if len(free) else "")))
+                                        f"{free.mean():.1%} of the test points" if len(free)
+                                        else "")))
 
     # math: softplus(z) = log(1 + e^z) > 0 for every finite z; float underflow would break it
     sp = s[s["head"] == "softplus"] if len(s) else s
-    statement = "A Softplus head never predicts an exact zero (log(1 + e^z) > 0 for every finite z)."
+    statement = ("A Softplus head never predicts an exact zero "
+                 "(log(1 + e^z) > 0 for every finite z).")
     if sp.empty:
-        out.append(no_data(experiment=NAME, claim="softplus_no_zeros", statement=statement, kind=Kind.MATH,
-                           expected="> 0", why="no softplus heads"))
+        out.append(no_data(experiment=NAME, claim="softplus_no_zeros", statement=statement,
+                           kind=Kind.MATH, expected="> 0", why="no softplus heads"))
     else:
         low = float(sp["min_prediction"].min())
-        out.append(math_claim(experiment=NAME, claim="softplus_no_zeros", statement=statement, measured=low,
-                              expected="> 0 (closed form: log(1 + e^z) > 0)", ok=low > 0, n=len(sp),
+        out.append(math_claim(experiment=NAME, claim="softplus_no_zeros", statement=statement,
+                              measured=low, expected="> 0 (closed form: log(1 + e^z) > 0)",
+                              ok=low > 0, n=len(sp),
                               rule="smallest softplus prediction over training and test inputs > 0",
                               detail=f"over {len(sp)} runs (diverged included)"
                                      + (f"; the relu heads' exact zeros: "
-                                        f"{s[s['head'] == 'relu']['zero_fraction'].mean():.1%} of test "
-                                        "predictions" if "relu" in heads else "")))
+                                        f"{s[s['head'] == 'relu']['zero_fraction'].mean():.1%} of "
+                                        "test predictions" if "relu" in heads else "")))
 
     # empirical: a live relu head predicts exact zeros where the target is zero
     relu = ok[ok["head"] == "relu"] if len(ok) else ok
@@ -201,23 +213,27 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                            kind=Kind.EMPIRICAL, why="no live relu head"))
     else:
         rule = above(0)
-        out.append(empirical(experiment=NAME, claim="relu_exact_zeros", statement=statement, rule=rule,
+        out.append(empirical(experiment=NAME, claim="relu_exact_zeros", statement=statement,
+                             rule=rule,
                              evidence=over_seeds(_per_seed(live, "zero_hit_fraction"), rule),
-                             expected="> 0 (fraction of zero-target test points predicted exactly 0)",
-                             detail=f"per seed the mean over learning rates; dead heads (zero everywhere) "
-                                    f"and diverged runs left out; by lr: {_by_lr(live, 'zero_hit_fraction')}; "
-                                    f"targets: {relu['zero_target_fraction'].mean():.2f} exact zeros"))
+                             expected="> 0 (fraction of zero-target test points predicted "
+                                      "exactly 0)",
+                             detail="per seed the mean over learning rates; dead heads (zero "
+                                    "everywhere) and diverged runs left out; by lr: "
+                                    f"{_by_lr(live, 'zero_hit_fraction')}; targets: "
+                                    f"{relu['zero_target_fraction'].mean():.2f} exact zeros"))
 
     # empirical: death rates, one definition for every head
     for head, claim, statement, rule in (
-            ("relu", "relu_head_dies", "ReLU heads die in some runs (constant output on the training set).",
-             above(0)),
-            ("softplus", "softplus_never_dies", "A Softplus head (practically) never dies: its output is "
+            ("relu", "relu_head_dies",
+             "ReLU heads die in some runs (constant output on the training set).", above(0)),
+            ("softplus", "softplus_never_dies",
+             "A Softplus head (practically) never dies: its output is "
              "not constant on the training set.", below(t.rare_death))):
         g = ok[(ok["head"] == head)] if len(ok) else ok
         if g.empty:
-            out.append(no_data(experiment=NAME, claim=claim, statement=statement, kind=Kind.EMPIRICAL,
-                               why=f"no {head} heads"))
+            out.append(no_data(experiment=NAME, claim=claim, statement=statement,
+                               kind=Kind.EMPIRICAL, why=f"no {head} heads"))
             continue
         if head == "softplus":
             # "never": a rate near 0, where a t interval over per-seed rates collapses to [0, 0]
@@ -229,46 +245,58 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
             what = "per seed: fraction of learning rates with a dead head"
         out.append(empirical(experiment=NAME, claim=claim, statement=statement, rule=rule,
                              evidence=ev, expected=f"{rule} ({what})",
-                             detail=f"dead = output range on the training inputs <= {t.dead_range:g} x "
-                                    f"the targets' std; death rate by {_by_lr(g, 'dead')}; "
-                                    f"{int(g['dead'].sum())} of {len(g)} runs dead; {div_note(head)}"))
+                             detail="dead = output range on the training inputs <= "
+                                    f"{t.dead_range:g} x the targets' std; death rate by "
+                                    f"{_by_lr(g, 'dead')}; {int(g['dead'].sum())} of {len(g)} runs "
+                                    f"dead; {div_note(head)}"))
 
     # empirical: relu dies more often than softplus (paired by seed and lr)
     statement = "Softplus avoids the dead heads that ReLU heads suffer: ReLU heads die more often."
-    diff = paired(ok, "dead", "head", "relu", "softplus", on=("seed", "lr")) if len(ok) else pd.Series(dtype=float)
+    diff = (paired(ok, "dead", "head", "relu", "softplus", on=("seed", "lr")) if len(ok)
+            else pd.Series(dtype=float))
     if diff.empty:
-        out.append(no_data(experiment=NAME, claim="relu_dies_more_than_softplus", statement=statement,
-                           kind=Kind.EMPIRICAL, why="need relu and softplus heads at the same seeds and lrs"))
+        out.append(no_data(experiment=NAME, claim="relu_dies_more_than_softplus",
+                           statement=statement, kind=Kind.EMPIRICAL,
+                           why="need relu and softplus heads at the same seeds and lrs"))
     else:
         rule = above(0)
-        out.append(empirical(experiment=NAME, claim="relu_dies_more_than_softplus", statement=statement,
-                             rule=rule, evidence=over_seeds(diff.groupby(level="seed").mean(), rule),
+        out.append(empirical(experiment=NAME, claim="relu_dies_more_than_softplus",
+                             statement=statement, rule=rule,
+                             evidence=over_seeds(diff.groupby(level="seed").mean(), rule),
                              expected="> 0 (relu minus softplus death rate, paired by seed and lr)",
-                             detail=f"per seed the mean over learning rates of the paired difference; "
-                                    f"{len(diff)} (seed, lr) pairs; {div_note('relu', 'softplus')}"))
+                             detail="per seed the mean over learning rates of the paired "
+                                    f"difference; {len(diff)} (seed, lr) pairs; "
+                                    f"{div_note('relu', 'softplus')}"))
 
-    # empirical: softplus's bias on zero targets, compared with the other heads, paired by seed and lr
+    # empirical: softplus's bias on zero targets, compared with the other heads, paired by seed
+    # and lr
     for other in ("none", "relu"):
         claim = f"softplus_bias_on_zeros[vs={other}]"
         statement = (f"On zero targets a Softplus head predicts higher (a positive bias) than "
                      f"{'an unconstrained' if other == 'none' else 'a ReLU'} head.")
-        diff = paired(ok, "zero_target_bias", "head", "softplus", other, on=("seed", "lr")) if len(ok) \
+        diff = paired(ok, "zero_target_bias", "head", "softplus", other,
+                      on=("seed", "lr")) if len(ok) \
             else pd.Series(dtype=float)
         diff = diff[np.isfinite(diff)]
         if diff.empty:
-            out.append(no_data(experiment=NAME, claim=claim, statement=statement, kind=Kind.EMPIRICAL,
+            out.append(no_data(experiment=NAME, claim=claim, statement=statement,
+                               kind=Kind.EMPIRICAL,
                                why=f"need softplus and {other} heads at the same seeds and lrs"))
             continue
         rule = above(0)
         by_lr = diff.groupby(level="lr").mean()
         out.append(empirical(experiment=NAME, claim=claim, statement=statement, rule=rule,
                              evidence=over_seeds(diff.groupby(level="seed").mean(), rule),
-                             expected=f"> 0 (softplus minus {other}: mean prediction on zero-target test points)",
-                             detail="paired by seed and lr, per seed the mean over learning rates; by lr: "
+                             expected=f"> 0 (softplus minus {other}: mean prediction on "
+                                      "zero-target test points)",
+                             detail="paired by seed and lr, per seed the mean over learning rates; "
+                                    "by lr: "
                                     + ", ".join(f"{a:g}: {b:+.3f}" for a, b in by_lr.items())
                                     + "; mean bias: " + ", ".join(
-                                        f"{h} {v:+.3f}" for h, v in ok.groupby("head")["zero_target_bias"].mean().items())
-                                    + f"; {div_note('softplus', other)} (a pair with a diverged side is dropped)"))
+                                        f"{h} {v:+.3f}" for h, v in
+                                        ok.groupby("head")["zero_target_bias"].mean().items())
+                                    + f"; {div_note('softplus', other)} (a pair with a diverged "
+                                      "side is dropped)"))
     return out
 
 

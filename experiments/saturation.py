@@ -63,7 +63,9 @@ THRESHOLDS = Thresholds()
 
 
 def run(cfg, device):
-    return _finish(cfg, train_one(cfg, device, desc=f"{NAME} {cfg.activation.name} alpha={cfg.task.input_scale:g}"))
+    return _finish(cfg,
+                   train_one(cfg, device,
+                             desc=f"{NAME} {cfg.activation.name} alpha={cfg.task.input_scale:g}"))
 
 
 def run_seeds(cfg, device, seeds):
@@ -85,8 +87,9 @@ def _finish(cfg, res):
     for step, d in sorted(by_step.items()):
         if "loss" in d and "grad_norm" in d and d["loss"] > 0:
             for key, metric in (("grad_norm", "grad_per_error"), ("delta_rms", "delta_per_error")):
-                extra.append({"step": step, "layer": None, "metric": metric, "value": d[key] / d["loss"],
-                              "alpha": cfg.task.input_scale, "in_dim": cfg.task.in_dim})
+                extra.append({"step": step, "layer": None, "metric": metric,
+                              "value": d[key] / d["loss"], "alpha": cfg.task.input_scale,
+                              "in_dim": cfg.task.in_dim})
     res.rows += extra
     return res
 
@@ -113,7 +116,8 @@ def theory_fraction(activation: str, alpha: float, weight_scale: float, bias_sca
                     in_dim: float) -> float:
     """Expected first-layer saturated fraction (see the module docstring): relu 1/2 (phi' = 0
     exactly for z < 0, any scale); tanh/sigmoid the chi^2_d mixture of 2 Phi(-z*/sd), by
-    quadrature (scipy); in_dim nan or inf gives the d -> infinity limit 2 Phi(-z*/sqrt(a^2 s^2 + b^2)).
+    quadrature (scipy); in_dim nan or inf gives the d -> infinity limit
+    2 Phi(-z*/sqrt(a^2 s^2 + b^2)).
     nan for any other activation."""
     from scipy import integrate, stats
     from scipy.special import ndtr
@@ -156,11 +160,12 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     later still has them), the initial and final probe loss and the fraction of it left
     (`loss_ratio`, nan for a diverged or failed run: it has no final loss), and the setting the
     theory needs."""
-    extra = [c for c in SETTINGS if c not in ("task", "init", "weight_scale", "bias_scale", "in_dim")
+    extra = [c for c in SETTINGS
+             if c not in ("task", "init", "weight_scale", "bias_scale", "in_dim")
              and c in df.columns]
     cols = ["activation", "alpha", "seed", "status", "diverged", "task", "init", "weight_scale",
-            "bias_scale", "in_dim", *extra, "saturated", "grad_per_error", "delta_per_error", "loss0",
-            "loss_end", "loss_ratio"]
+            "bias_scale", "in_dim", *extra, "saturated", "grad_per_error", "delta_per_error",
+            "loss0", "loss_end", "loss_ratio"]
     if df.empty:
         return pd.DataFrame(columns=cols)
     df = df.copy()
@@ -169,14 +174,16 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     # one row per run (a seed of one activation, alpha and setting): runs that differ in a setting
     # (weight scale, width, ...) stay apart instead of being merged by a first() over the seed
     if "run_id" not in df.columns:
-        df["run_id"] = df["activation"].astype(str) + "|" + df["alpha"].astype(str) + "|" + df["seed"].astype(str)
+        df["run_id"] = (df["activation"].astype(str) + "|" + df["alpha"].astype(str) + "|"
+                        + df["seed"].astype(str))
     keys = ["run_id"]
-    first = df.groupby(keys)[["activation", "alpha", "seed", "status", "task", "init", "weight_scale",
-                              "bias_scale", "in_dim", *extra]].first()
+    first = df.groupby(keys)[["activation", "alpha", "seed", "status", "task", "init",
+                              "weight_scale", "bias_scale", "in_dim", *extra]].first()
     d0 = df[df["step"] == 0]
     out = first.copy()
     out["diverged"] = out["status"] != "ok"
-    out["saturated"] = d0[(d0["metric"] == "saturated_fraction") & (d0["layer"] == 1)].groupby(keys)["value"].first()
+    out["saturated"] = (d0[(d0["metric"] == "saturated_fraction") & (d0["layer"] == 1)]
+                        .groupby(keys)["value"].first())
     for m in ("grad_per_error", "delta_per_error"):
         out[m] = d0[d0["metric"] == m].groupby(keys)["value"].first()
     loss = df[(df["metric"] == "loss") & df["layer"].isna()].sort_values("step")
@@ -188,15 +195,16 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
 
 
 # What a grid may vary besides activation and alpha: the claims are made within one setting.
-SETTINGS = ("task", "init", "weight_scale", "bias_scale", "in_dim", "width", "depth", "optimizer", "lr",
-            "steps", "batch_size")
+SETTINGS = ("task", "init", "weight_scale", "bias_scale", "in_dim", "width", "depth", "optimizer",
+            "lr", "steps", "batch_size")
 
 
 def _margin(s: pd.DataFrame) -> float:
     """THRESHOLDS.theory_margin scaled to the runs' width (the narrowest, if several)."""
     T = THRESHOLDS
     w = pd.to_numeric(s["width"], errors="coerce").min() if "width" in s.columns else math.nan
-    return T.theory_margin * math.sqrt(T.margin_width / w) if math.isfinite(w) and w > 0 else T.theory_margin
+    return (T.theory_margin * math.sqrt(T.margin_width / w) if math.isfinite(w) and w > 0
+            else T.theory_margin)
 
 
 def _by_seed(s: pd.DataFrame, col: str, a_hi: float, a_lo: float) -> pd.Series:
@@ -232,13 +240,15 @@ def _claims_one(summary: pd.DataFrame, where: str) -> list[Claim]:
     a_lo, a_hi = alphas[0], alphas[-1]
     span = f"alpha={a_hi:g} vs {a_lo:g}"
 
-    # 1. the saturated fraction follows its Gaussian theory at every alpha (relu: 1/2 at every alpha)
+    # 1. the saturated fraction follows its Gaussian theory at every alpha (relu: 1/2 at every
+    # alpha)
     for act in [a for a in (*SATURATING, CONTROL) if a in acts]:
         s = summary[summary["activation"] == act].copy()
         cid = f"saturated_fraction[{act}{where}]"
         st = (f"{act}: the first layer's saturated fraction at init follows the Gaussian theory at "
               "every alpha" + (", rising towards 1 as alpha grows." if act != CONTROL else
-                               " (1/2: relu's phi' is 0 for z < 0 at any scale, so it does not rise)."))
+                               " (1/2: relu's phi' is 0 for z < 0 at any scale, "
+                               "so it does not rise)."))
         why = {w for w in s.apply(_theory_applies, axis=1) if w}
         if why:
             out.append(no_data(experiment=NAME, claim=cid, statement=st, kind=Kind.EMPIRICAL,
@@ -253,26 +263,30 @@ def _claims_one(summary: pd.DataFrame, where: str) -> list[Claim]:
         rule = below(round(margin, 6))
         limit = "" if s["in_dim"].notna().all() else " (in_dim not recorded: the d -> inf limit)"
         out.append(empirical(
-            experiment=NAME, claim=cid, statement=st, rule=rule, evidence=over_seeds(worst.values, rule),
+            experiment=NAME, claim=cid, statement=st, rule=rule,
+            evidence=over_seeds(worst.values, rule),
             expected=f"worst |measured - theory| over alpha {rule}; theory {th.iloc[-1]:.4f} at "
                      f"alpha={a_hi:g}",
-            detail="per seed, the worst |measured - theory| over the alpha grid; theory / mean measured "
-                   "by alpha: " + ", ".join(f"{a:g}: {th[a]:.3f}/{meas[a]:.3f}" for a in th.index) + limit
-                   + f"; margin {T.theory_margin:g} x sqrt({T.margin_width} / width) = {margin:.3g}"))
+            detail="per seed, the worst |measured - theory| over the alpha grid; theory / mean "
+                   "measured by alpha: "
+                   + ", ".join(f"{a:g}: {th[a]:.3f}/{meas[a]:.3f}" for a in th.index) + limit
+                   + f"; margin {T.theory_margin:g} x sqrt({T.margin_width} / width) = "
+                     f"{margin:.3g}"))
 
     ctrl = summary[summary["activation"] == CONTROL].copy()
     for act in [a for a in SATURATING if a in acts]:
         s = summary[summary["activation"] == act].copy()
         tag = f"[{act},{span}{where}]"
-        # 2. the gradient per unit of error at init falls by orders of magnitude, and more than relu's
+        # 2. the gradient per unit of error at init falls by orders of magnitude, and more than
+        # relu's
         for key, what in (("grad_per_error", "dLoss/dW_1"), ("delta_per_error", "dLoss/dz_1")):
             s[f"log_{key}"] = np.log(s[key].where(s[key] > 0))
             ratio = np.exp(_by_seed(s, f"log_{key}", a_hi, a_lo))
             rule = below(T.grad_drop)
             out.append(empirical(
                 experiment=NAME, claim=f"{key}_drop" + tag,
-                statement=f"{act}: the first layer's gradient per unit of error ({what}) at init falls "
-                          f"by orders of magnitude from alpha={a_lo:g} to alpha={a_hi:g}.",
+                statement=f"{act}: the first layer's gradient per unit of error ({what}) at init "
+                          f"falls by orders of magnitude from alpha={a_lo:g} to alpha={a_hi:g}.",
                 rule=rule, evidence=over_seeds(ratio.values, rule, log=True),
                 expected=f"ratio (alpha={a_hi:g} / alpha={a_lo:g}) {rule}",
                 detail="per seed the ratio at init (step 0, before any update: a run that diverged "
@@ -290,8 +304,8 @@ def _claims_one(summary: pd.DataFrame, where: str) -> list[Claim]:
             rule = below(1.0)
             out.append(empirical(
                 experiment=NAME, claim=f"{key}_vs_relu" + tag,
-                statement=f"The drop of {what} per unit of error is due to saturation: {act}'s ratio "
-                          f"(alpha={a_hi:g} / {a_lo:g}) is below relu's, paired by seed.",
+                statement=f"The drop of {what} per unit of error is due to saturation: {act}'s "
+                          f"ratio (alpha={a_hi:g} / {a_lo:g}) is below relu's, paired by seed.",
                 rule=rule, evidence=over_seeds(rel.values, rule, log=True),
                 expected=f"{act} ratio / relu ratio {rule}",
                 detail=f"per seed id, {act}'s ratio divided by relu's (same seed), at init"))
@@ -302,10 +316,11 @@ def _claims_one(summary: pd.DataFrame, where: str) -> list[Claim]:
         out.append(empirical(
             experiment=NAME, claim="learning_stalls" + tag,
             statement=f"{act}: at alpha={a_hi:g} the loss stays near its initial value while at "
-                      f"alpha={a_lo:g} it falls: the fraction of the initial loss left at the end is "
-                      f"larger at alpha={a_hi:g}, paired by seed.",
+                      f"alpha={a_lo:g} it falls: the fraction of the initial loss left at the end "
+                      f"is larger at alpha={a_hi:g}, paired by seed.",
             rule=rule, evidence=over_seeds(gap.values, rule),
-            expected=f"(final/initial at alpha={a_hi:g}) - (final/initial at alpha={a_lo:g}) {rule}",
+            expected=f"(final/initial at alpha={a_hi:g}) - "
+                     f"(final/initial at alpha={a_lo:g}) {rule}",
             detail=f"mean final/initial loss: alpha={a_lo:g}: "
                    f"{s[s['alpha'] == a_lo]['loss_ratio'].mean():.3f}, alpha={a_hi:g}: "
                    f"{s[s['alpha'] == a_hi]['loss_ratio'].mean():.3f}; a diverged run has no final "

@@ -153,7 +153,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     (nan where the measurement is not finite, e.g. a diverged run whose loss overflowed)."""
     cols = [*POINT, "width", "depth", "seed", "status", "chi1_measured", "chi1_theory",
             "chi1_layer_theory", "q_star", "q_mid", "converged", "rel_error"]
-    need = ["chi1_theory", "chi1_measured", "chi1_layer_theory", "q_star", "q_mid", "chi_depends_on_q"]
+    need = ["chi1_theory", "chi1_measured", "chi1_layer_theory", "q_star", "q_mid",
+            "chi_depends_on_q"]
     d = df[df["metric"].isin(need) & df["layer"].isna()] if not df.empty else df
     if d.empty:
         return pd.DataFrame(columns=cols)
@@ -210,7 +211,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     conv = summary[summary["converged"].astype(bool)] if not summary.empty else summary
     if conv.empty:
         return [no_data(experiment=NAME, claim="chi1_matches_theory", statement=statement,
-                        kind=Kind.EMPIRICAL, expected=f"< {T.rel_tol:g}", why="no converged grid points")]
+                        kind=Kind.EMPIRICAL, expected=f"< {T.rel_tol:g}",
+                        why="no converged grid points")]
     widths = sorted(conv["width"].unique())
     widest, narrowest = widths[-1], widths[0]
     n_pts = conv[conv["width"] == widest].groupby(POINT).ngroups
@@ -227,8 +229,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     out.append(empirical(
         experiment=NAME, claim=f"chi1_matches_theory[width={widest:g}]", statement=statement,
         rule=rule, evidence=ev,
-        detail=f"per seed: mean |measured/theory - 1| over the {n_pts - len(gone)} converged of {n_all} "
-               f"grid points at width {widest:g}, then the interval over seeds; tolerance "
+        detail=f"per seed: mean |measured/theory - 1| over the {n_pts - len(gone)} converged of "
+               f"{n_all} grid points at width {widest:g}, then the interval over seeds; tolerance "
                f"{T.rel_tol:g} x sqrt({T.ref_width} x {T.ref_middle_layers} / ({widest:g} x "
                f"{len(middle_layers(depth))} middle layers)) = {tol:.3g}" + _left_out_text(gone)
                + (f"; worst point (mean over seeds) {by_point.max():.3f} at {worst[0]}, "
@@ -248,8 +250,8 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     rule = below(1.0)
     by_width = {int(wd): float(_per_seed_error(summary, wd, gone).mean()) for wd in widths}
     out.append(empirical(
-        experiment=NAME, claim=f"error_shrinks_with_width[{widest:g}/{narrowest:g}]", statement=statement,
-        rule=rule, evidence=over_seeds(ratio, rule, log=True),
+        experiment=NAME, claim=f"error_shrinks_with_width[{widest:g}/{narrowest:g}]",
+        statement=statement, rule=rule, evidence=over_seeds(ratio, rule, log=True),
         detail="per seed: mean relative error over converged points at the widest width / the same "
                "at the narrowest, geometric mean over seeds; mean error by width: "
                + ", ".join(f"{k}: {v:.4f}" for k, v in by_width.items()) + _left_out_text(gone)))

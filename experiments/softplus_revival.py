@@ -17,9 +17,9 @@ What the gradient that moves the unit is, and what we check it against (computed
              the 2x2 map). To first order it is |z0| / (lr slope K), K = 2 mean(y (1 + x)):
              linear in |z0| / slope while slope |z0| is small.
   softplus   phi'(z) = sigmoid(beta z) <= e^(beta z): each step raises max z by at most
-             lr K e^(beta max z), so the time is at least (e^(beta |z0|) - 1) / (beta lr K): it grows
-             like e^|z0| (proven lower bound), and it matches the gradient flow of the same loss
-             (scipy's ODE solver) up to the Euler lag of gradient descent.
+             lr K e^(beta max z), so the time is at least (e^(beta |z0|) - 1) / (beta lr K): it
+             grows like e^|z0| (proven lower bound), and it matches the gradient flow of the same
+             loss (scipy's ODE solver) up to the Euler lag of gradient descent.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def _inputs(n_points: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def steps_to_revive(act, z0s: list[float], lr: float, max_steps: int, n_points: int) -> list[float]:
-    """For each z0, the first step after which max_x (w x + b) > 0, or nan if not within max_steps."""
+    """For each z0, the first step after which max_x (w x + b) > 0, or nan if not within
+    max_steps."""
     x = torch.linspace(0, 1, n_points, dtype=torch.float64)[None, :]  # (1, n)
     y = 2 * x + 1
     k = len(z0s)
@@ -184,7 +185,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
     p = params or Params()
     cols = ["seed", "label", "activation", "slope", "beta", "z0", "lr", "n_points", "max_steps",
             "steps", "revived", "slope_at_z0", "criterion"]
-    d = df[df["metric"].isin(["steps_to_revive", "revived", "slope_at_z0"])] if "metric" in df else df
+    d = (df[df["metric"].isin(["steps_to_revive", "revived", "slope_at_z0"])]
+         if "metric" in df else df)
     if d.empty:
         return pd.DataFrame(columns=cols)
     d = d.copy()
@@ -253,49 +255,59 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         for act in sorted(set(old["activation"]) & {"leaky_relu", "softplus"}):
             out.append(no_data(experiment=NAME, claim=f"{act}_reference", kind="math",
                                statement=f"The {act} return times match their reference.",
-                               why="rows recorded with the old criterion (the mean pre-activation back "
-                                   "above 0): rerun the experiment"))
-        s = s[(s["criterion"] != "mean_z") | (s["activation"] == "relu")]  # relu never moves either way
+                               why="rows recorded with the old criterion (the mean pre-activation "
+                                   "back above 0): rerun the experiment"))
+        # relu never moves either way
+        s = s[(s["criterion"] != "mean_z") | (s["activation"] == "relu")]
 
     relu = s[s["activation"] == "relu"]
-    statement = "A ReLU unit pushed below zero never comes back: phi'(z) = 0 there, so it never moves."
+    statement = ("A ReLU unit pushed below zero never comes back: phi'(z) = 0 there, "
+                 "so it never moves.")
     if relu.empty:
         out.append(no_data(experiment=NAME, claim="relu_never", statement=statement, kind="math",
                            expected="0 back", why="no relu run"))
     else:
         n = int(relu["revived"].sum())
         out.append(math_claim(
-            experiment=NAME, claim="relu_never", statement=statement, measured=float(n), n=len(relu),
-            expected="0 back within the budget (exact: a zero gradient leaves w, b unchanged)", ok=n == 0,
+            experiment=NAME, claim="relu_never", statement=statement, measured=float(n),
+            n=len(relu),
+            expected="0 back within the budget (exact: a zero gradient leaves w, b unchanged)",
+            ok=n == 0,
             detail=f"{len(relu)} starting points, budget {int(relu['max_steps'].max())} steps"))
 
     for where, g in _settings(s[s["activation"] == "leaky_relu"], "slope"):
         r0 = g.iloc[0]
-        slope, lr, npts, budget = float(r0["slope"]), float(r0["lr"]), int(r0["n_points"]), int(r0["max_steps"])
+        slope, lr, npts, budget = (float(r0["slope"]), float(r0["lr"]), int(r0["n_points"]),
+                                   int(r0["max_steps"]))
         g = g.sort_values("z0", ascending=False)
         ref = leaky_closed_form(slope, g["z0"].tolist(), lr, budget, npts)
         meas = g["steps"].tolist()
-        gap = [abs(a - b) if not (math.isnan(a) or math.isnan(b)) else (0.0 if _same(a, b) else math.inf)
+        gap = [abs(a - b) if not (math.isnan(a) or math.isnan(b))
+               else (0.0 if _same(a, b) else math.inf)
                for a, b in zip(meas, ref)]
         first = [first_order_time(z, slope, lr, npts) for z in g["z0"]]
         # log-log slope of the measured times against |z0| (1 = linear), over the returned points
         ok_pts = [(abs(z), m) for z, m in zip(g["z0"], meas) if not math.isnan(m) and m > 0]
-        fit = float(np.polyfit(np.log([a for a, _ in ok_pts]), np.log([m for _, m in ok_pts]), 1)[0]) \
+        fit = float(np.polyfit(np.log([a for a, _ in ok_pts]),
+                               np.log([m for _, m in ok_pts]), 1)[0]) \
             if len(ok_pts) >= 2 else math.nan
         out.append(math_claim(
             experiment=NAME, claim=f"leaky_closed_form[slope={slope:g}{where}]",
-            statement=f"A leaky ReLU (slope {slope:g}) unit comes back after exactly the number of steps the "
-                      "closed-form solution of its linear recursion gives; to first order |z0| / (lr slope K), "
-                      "linear in |z0| / slope.",
+            statement=f"A leaky ReLU (slope {slope:g}) unit comes back after exactly the number of "
+                      "steps the closed-form solution of its linear recursion gives; to first "
+                      "order |z0| / (lr slope K), linear in |z0| / slope.",
             measured=float(max(gap)), n=len(g), ok=all(v == 0 for v in gap),
-            expected="0 steps apart at every z0 (closed form from the 2x2 map's eigenvalues, numpy float64)",
+            expected="0 steps apart at every z0 "
+                     "(closed form from the 2x2 map's eigenvalues, numpy float64)",
             detail="steps (closed form, first order) by z0: " + ", ".join(
-                f"{z:g}: {_fmt_steps(m)} ({_fmt_steps(r)}, {f:.1f})" for z, m, r, f in zip(g["z0"], meas, ref, first))
+                f"{z:g}: {_fmt_steps(m)} ({_fmt_steps(r)}, {f:.1f})"
+                for z, m, r, f in zip(g["z0"], meas, ref, first))
                    + f"; log-log slope of steps vs |z0| {fit:.2f}; K = {rate_constant(npts):.4f}"))
 
     for where, g in _settings(s[s["activation"] == "softplus"], "beta"):
         r0 = g.iloc[0]
-        beta, lr, npts, budget = float(r0["beta"]), float(r0["lr"]), int(r0["n_points"]), int(r0["max_steps"])
+        beta, lr, npts, budget = (float(r0["beta"]), float(r0["lr"]), int(r0["n_points"]),
+                                  int(r0["max_steps"]))
         g = g.sort_values("z0", ascending=False)
         bound = [softplus_lower_bound(z, beta, lr, npts) for z in g["z0"]]
         meas = g["steps"].tolist()
@@ -306,8 +318,8 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
         fit = float(np.polyfit([a for a, _ in deep], np.log([m for _, m in deep]), 1)[0]) \
             if len(deep) >= 2 else math.nan
         cid = f"softplus_exp_lower_bound[beta={beta:g}{where}]"
-        statement = ("A softplus unit at z0 < 0 needs at least (e^(beta |z0|) - 1) / (beta lr K) steps to "
-                     "come back: alive, but its return time grows like e^|z0|.")
+        statement = ("A softplus unit at z0 < 0 needs at least (e^(beta |z0|) - 1) / (beta lr K) "
+                     "steps to come back: alive, but its return time grows like e^|z0|.")
         by_z0 = "steps (bound) by z0: " + ", ".join(
             f"{z:g}: {_fmt_steps(m)} ({b:.4g})" for z, m, b in zip(g["z0"], meas, bound))
         if not pts:  # no unit came back within the budget: nothing was measured against the bound
@@ -337,11 +349,13 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
             else:
                 notes.append(f"{z:g}: {int(m)} ({f:.1f}, not compared)")
         cid = f"softplus_matches_flow[beta={beta:g}{where}]"
-        statement = ("A softplus unit's return time equals that of the gradient flow of the same loss (ODE "
-                     "solved by scipy) up to gradient descent's Euler lag.")
-        expected = f"relative difference <= {T.flow_rtol:g} where the flow takes >= {T.flow_min_steps:g} steps"
+        statement = ("A softplus unit's return time equals that of the gradient flow of the same "
+                     "loss (ODE solved by scipy) up to gradient descent's Euler lag.")
+        expected = (f"relative difference <= {T.flow_rtol:g} where the flow takes >= "
+                    f"{T.flow_min_steps:g} steps")
         if not errs:
-            out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="math", expected=expected,
+            out.append(no_data(experiment=NAME, claim=cid, statement=statement, kind="math",
+                               expected=expected,
                                why=f"no z0 whose flow time is >= {T.flow_min_steps:g} steps"))
             continue
         out.append(math_claim(
@@ -353,7 +367,8 @@ def claims(summary: pd.DataFrame, p: Params | None = None) -> list[Claim]:
 
 EXPERIMENT = Experiment(
     name=NAME,
-    title="Alive but on life support: how long a unit pushed far into the negative region takes to return.",
+    title="Alive but on life support: "
+          "how long a unit pushed far into the negative region takes to return.",
     summary=(
         "One neuron y = phi(w x + b) starting from w = 0, b = z0 < 0 fits y = 2x + 1 on [0, 1] "
         "by full-batch gradient descent, and the steps until its pre-activation is positive on "

@@ -82,15 +82,19 @@ def interleaved(fns: dict, reference: str, rounds: int = 7) -> dict[str, tuple[f
 
 
 def overhead(steps: int, device) -> list[dict]:
-    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256, in_dim=16)).to(device, torch.float32)
-    variants = {"bare": lambda: bare_loop(_model(10, 64, 16, device), task.x_train, task.y_train, steps, 256, 0.01, 0)}
-    labels = {"trainer, no probes": (False, steps, 1.10), "trainer, probes every 10": (True, 10, 1.3)}
+    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256,
+                                in_dim=16)).to(device, torch.float32)
+    variants = {"bare": lambda: bare_loop(_model(10, 64, 16, device), task.x_train, task.y_train,
+                                          steps, 256, 0.01, 0)}
+    labels = {"trainer, no probes": (False, steps, 1.10),
+              "trainer, probes every 10": (True, 10, 1.3)}
     for label, (probes, log_every, _) in labels.items():
         tc = TrainerConfig(steps=steps, lr=0.01, batch_size=256, log_every=log_every, probes=probes)
         variants[label] = lambda tc=tc: train(_model(10, 64, 16, device), task, tc, seed=0)
     t = interleaved(variants, "bare")
-    return [{"benchmark": label, "seconds": t[label][0], "reference_seconds": t["bare"][0], "ratio": t[label][1],
-             "target": target, "better": "lower", "detail": "median of 7 paired rounds"}
+    return [{"benchmark": label, "seconds": t[label][0], "reference_seconds": t["bare"][0],
+             "ratio": t[label][1], "target": target, "better": "lower",
+             "detail": "median of 7 paired rounds"}
             for label, (_, _, target) in labels.items()]
 
 
@@ -113,11 +117,13 @@ def hardware(steps: int, device) -> list[dict]:
 
 
 def batched_seeds(steps: int, device) -> list[dict]:
-    """K = 32 seeds of depth 10, width 32, batch 128: one batched run vs 32 sequential bare loops."""
+    """K = 32 seeds of depth 10, width 32, batch 128: one batched run vs 32 sequential bare
+    loops."""
     from actlab.batched import train_many
 
     k = 32
-    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256, in_dim=16)).to(device, torch.float32)
+    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256,
+                                in_dim=16)).to(device, torch.float32)
     cfg = ModelConfig(depth=10, width=32, weight_scale=2**0.5)
     act = get_activation("relu")
     tc = TrainerConfig(steps=steps, lr=0.01, batch_size=128, log_every=steps, probes=False)
@@ -125,7 +131,8 @@ def batched_seeds(steps: int, device) -> list[dict]:
     def sequential():
         for s in range(k):
             torch.manual_seed(s)
-            bare_loop(MLP(16, 1, cfg, act).to(device), task.x_train, task.y_train, steps, 128, 0.01, s)
+            bare_loop(MLP(16, 1, cfg, act).to(device), task.x_train, task.y_train, steps, 128,
+                      0.01, s)
 
     def batched():
         models = []
@@ -136,7 +143,8 @@ def batched_seeds(steps: int, device) -> list[dict]:
 
     # paired rounds like the trainer ratios: one unpaired pair ranged 4.6x-7.6x on this VM
     t = interleaved({"sequential": sequential, "batched": batched}, "batched", rounds=3)
-    return [{"benchmark": "32 seeds batched vs 32 sequential bare loops, speed-up", "seconds": t["batched"][0],
+    return [{"benchmark": "32 seeds batched vs 32 sequential bare loops, speed-up",
+             "seconds": t["batched"][0],
              "reference_seconds": t["sequential"][0], "ratio": t["sequential"][1], "target": 5.0,
              "better": "higher", "detail": "median of 3 paired rounds"}]
 
@@ -156,7 +164,8 @@ def region_counter() -> list[dict]:
     d = np.ones(8) / math.sqrt(8)
     pieces = count_pieces(ws, bs, np.zeros(8), d, -3.0, 3.0)[0]
     t = timeit(lambda: count_pieces(ws, bs, np.zeros(8), d, -3.0, 3.0), repeat=5)
-    return [{"benchmark": "exact piece count, depth 10 x width 64, line in 8-D (seconds)", "seconds": t,
+    return [{"benchmark": "exact piece count, depth 10 x width 64, line in 8-D (seconds)",
+             "seconds": t,
              "ratio": t, "detail": f"{pieces} pieces; {pieces / t:,.0f} pieces/s"}]
 
 
@@ -187,7 +196,8 @@ def parallel_ceiling(steps: int = 4000) -> list[dict]:
 
     one = min(procs(1) for _ in range(2)) * 2  # two runs one after the other
     two = min(procs(2) for _ in range(2))  # two runs side by side
-    return [{"benchmark": "ceiling: 2 bare 1-thread processes side by side vs in turn", "seconds": two,
+    return [{"benchmark": "ceiling: 2 bare 1-thread processes side by side vs in turn",
+             "seconds": two,
              "reference_seconds": one, "ratio": one / two, "better": "higher",
              "detail": "what the hardware allows a 2-worker sweep"}]
 
@@ -199,21 +209,24 @@ def joblib_sweep() -> list[dict]:
         return [{"benchmark": "joblib 2 workers vs 1 (4-run sweep)", "ratio": float("nan"),
                  "detail": "skipped: pip install hydra-joblib-launcher"}]
     times = {1: float("inf"), 2: float("inf")}
-    for _ in range(2):  # best of two, alternating: one sweep takes long enough to catch a slow spell
+    # best of two, alternating: one sweep takes long enough to catch a slow spell
+    for _ in range(2):
         for jobs in (1, 2):
             with tempfile.TemporaryDirectory() as out:
                 # four runs of the suite's typical size (depth 10, width 64, the net of benchmark
                 # 1) that differ in weight scale; a seed sweep would fold into one batched job
-                cmd = [sys.executable, "-m", "actlab", "-m", "experiment=gradient_flow", "activation=relu",
-                       "model.depth=10", "model.width=64", "trainer.steps=6000", "trainer.probes=false",
+                cmd = [sys.executable, "-m", "actlab", "-m", "experiment=gradient_flow",
+                       "activation=relu", "model.depth=10", "model.width=64", "trainer.steps=6000",
+                       "trainer.probes=false",
                        "trainer.batch_size=128", "model.weight_scale=1.38,1.40,1.42,1.44", "seed=0",
                        "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}", f"out_dir={out}"]
                 t0 = time.perf_counter()
-                subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "CI": "true"})
+                subprocess.run(cmd, check=True, capture_output=True,
+                               env={**os.environ, "CI": "true"})
                 times[jobs] = min(times[jobs], time.perf_counter() - t0)
     return [{"benchmark": "joblib 2 workers vs 1 (4-run sweep), speed-up", "seconds": times[2],
-             "reference_seconds": times[1], "ratio": times[1] / times[2], "target": 1.7, "better": "higher",
-             "detail": "best of 2 alternating sweeps each"}]
+             "reference_seconds": times[1], "ratio": times[1] / times[2], "target": 1.7,
+             "better": "higher", "detail": "best of 2 alternating sweeps each"}]
 
 
 def vmap_engine(steps: int, device) -> list[dict]:
@@ -225,7 +238,8 @@ def vmap_engine(steps: int, device) -> list[dict]:
     from actlab.batched import train_many
 
     k = 32
-    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256, in_dim=16)).to(device, torch.float32)
+    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256,
+                                in_dim=16)).to(device, torch.float32)
     cfg = ModelConfig(depth=10, width=32, weight_scale=2**0.5)
     act = get_activation("relu")
     tc = TrainerConfig(steps=steps, lr=0.01, batch_size=128, log_every=steps, probes=False)
@@ -254,27 +268,31 @@ def vmap_engine(steps: int, device) -> list[dict]:
         n = task.x_train.shape[0]
         for _ in range(steps):
             idx = torch.stack([torch.randint(0, n, (128,), generator=g) for g in gens]).to(device)
-            loss = ((batched(params, buffers, task.x_train[idx]) - task.y_train[idx]) ** 2).flatten(1).mean(1)
+            loss = ((batched(params, buffers, task.x_train[idx])
+                     - task.y_train[idx]) ** 2).flatten(1).mean(1)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
 
     t = interleaved({"stacked": stacked, "vmap": vmapped}, "stacked", rounds=3)
-    return [{"benchmark": "torch.func vmap engine / hand-written stacked engine, time", "seconds": t["vmap"][0],
+    return [{"benchmark": "torch.func vmap engine / hand-written stacked engine, time",
+             "seconds": t["vmap"][0],
              "reference_seconds": t["stacked"][0], "ratio": t["vmap"][1], "better": "lower",
              "detail": "32 seeds, median of 3 paired rounds (> 1: the stacked path is faster)"}]
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="outputs")
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--skip-sweep", action="store_true")
     args = p.parse_args()
     device = torch.device(args.device)
-    rows = (overhead(args.steps, device) + batched_seeds(args.steps, device) + vmap_engine(args.steps, device)
-            + hardware(max(20, args.steps // 10), device) + region_counter())
+    rows = (overhead(args.steps, device) + batched_seeds(args.steps, device)
+            + vmap_engine(args.steps, device) + hardware(max(20, args.steps // 10), device)
+            + region_counter())
     if not args.skip_sweep:
         rows += parallel_ceiling() + joblib_sweep()
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
@@ -285,7 +303,8 @@ def main() -> int:
         if tgt is not None and r["ratio"] == r["ratio"]:
             ok = r["ratio"] <= tgt if r.get("better") == "lower" else r["ratio"] >= tgt
             mark = "ok" if ok else "MISSED"
-        print(f"{r['benchmark']:<66} {r['ratio']:7.3f} {tgt if tgt else '':>7}  {mark} {r.get('detail', '')}")
+        print(f"{r['benchmark']:<66} {r['ratio']:7.3f} {tgt if tgt else '':>7}  "
+              f"{mark} {r.get('detail', '')}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     keys = ["benchmark", "seconds", "reference_seconds", "ratio", "target", "better", "detail"]

@@ -20,7 +20,8 @@ WIDTH = 900
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="outputs")
     p.add_argument("--dest", default="docs/figures")
     args = p.parse_args()

@@ -18,7 +18,8 @@ from actlab.registry import experiments
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="outputs")
     p.add_argument("--scale", default="default", choices=["default", "smoke"])
     p.add_argument("--only", nargs="*", default=None, help="experiments to run (default: all)")

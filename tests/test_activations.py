@@ -1,4 +1,5 @@
-"""Every registry entry against torch.nn (where torch has it) and its derivative against autograd."""
+"""Every registry entry against torch.nn (where torch has it) and its derivative against
+autograd."""
 
 import math
 
@@ -37,13 +38,15 @@ def test_every_registered_activation_has_a_case():
     assert {c[0] for c in CASES} == set(ACTIVATIONS)
 
 
-@pytest.mark.parametrize("name,params,ref", CASES, ids=lambda c: str(c) if isinstance(c, str) else "")
+@pytest.mark.parametrize("name,params,ref", CASES,
+                         ids=lambda c: str(c) if isinstance(c, str) else "")
 def test_matches_torch(name, params, ref):
     act = get_activation(ActivationConfig(name=name, **params))
     torch.testing.assert_close(act(Z), ref(Z), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,params,ref", CASES, ids=lambda c: str(c) if isinstance(c, str) else "")
+@pytest.mark.parametrize("name,params,ref", CASES,
+                         ids=lambda c: str(c) if isinstance(c, str) else "")
 def test_derivative_matches_autograd(name, params, ref):
     act = get_activation(ActivationConfig(name=name, **params))
     z = Z.clone().requires_grad_(True)

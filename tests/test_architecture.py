@@ -25,7 +25,8 @@ def test_the_core_never_imports_the_experiments():
 def test_experiment_modules_do_not_import_figure_code():
     for p in (ROOT / "experiments").glob("*.py"):
         mods = set(_imports(p))
-        assert not any(m.startswith(("matplotlib", "actlab.plotting", "experiments.figures")) for m in mods), p
+        assert not any(m.startswith(("matplotlib", "actlab.plotting", "experiments.figures"))
+                       for m in mods), p
 
 
 JOB = """
@@ -33,7 +34,8 @@ import sys
 from actlab.cli import EXPERIMENTS
 from actlab.jobs import run_one
 from tests.helpers import compose
-cfg = compose(["experiment=gradient_flow", "scale=smoke", "model.depth=2", "out_dir=" + sys.argv[1]])
+cfg = compose(["experiment=gradient_flow", "scale=smoke", "model.depth=2",
+               "out_dir=" + sys.argv[1]])
 run_one(cfg, EXPERIMENTS["gradient_flow"])
 print(sorted(m for m in sys.modules if m.startswith(("matplotlib", "experiments.figures"))))
 """

@@ -34,7 +34,8 @@ def _by_key(rows):
 def test_batched_seeds_match_separate_runs(init, optimizer, task_name, out_act):
     task = make_task(TaskConfig(name=task_name, n_train=256, n_test=64, in_dim=8))
     mc = ModelConfig(depth=3, width=16, init=init, weight_scale=1.2)
-    tc = TrainerConfig(steps=30, lr=0.02, optimizer=optimizer, batch_size=32, log_every=10, probes=True)
+    tc = TrainerConfig(steps=30, lr=0.02, optimizer=optimizer, batch_size=32, log_every=10,
+                       probes=True)
     act = get_activation("tanh")
     oa = get_activation(out_act) if out_act else None
     seeds = [0, 1, 2, 7]
@@ -131,7 +132,8 @@ def test_out_mask_and_weight_hooks_match_separate_runs():
 
 def test_each_seed_can_have_its_own_data():
     """Per-seed tasks (continual's permuted inputs): seed k trains and is probed on its own task."""
-    tasks = [make_task(TaskConfig(name="teacher", n_train=128, n_test=32, in_dim=6, data_seed=d)) for d in (0, 1, 2)]
+    tasks = [make_task(TaskConfig(name="teacher", n_train=128, n_test=32, in_dim=6, data_seed=d))
+             for d in (0, 1, 2)]
     mc = ModelConfig(depth=2, width=12)
     tc = TrainerConfig(steps=20, lr=0.05, batch_size=16, log_every=5, probes=True)
     act = get_activation("gelu")

@@ -84,7 +84,8 @@ def test_difference_interval_covers_at_its_level():
 
 
 def test_grid_mean_difference_is_a_normal_interval_on_summed_binomial_variances():
-    pairs = pd.DataFrame({"dead_he": [50, 10], "samples_he": [100, 100], "dead_rai": [30, 10], "samples_rai": [100, 100]})
+    pairs = pd.DataFrame({"dead_he": [50, 10], "samples_he": [100, 100], "dead_rai": [30, 10],
+                          "samples_rai": [100, 100]})
     e = B.grid_mean_difference(pairs, 0.95)
 
     def var(k, n):
@@ -93,7 +94,8 @@ def test_grid_mean_difference_is_a_normal_interval_on_summed_binomial_variances(
 
     se = math.sqrt(var(50, 100) + var(30, 100) + var(10, 100) + var(10, 100)) / 2
     assert e.estimate == pytest.approx(0.1) and e.n == 2
-    assert (e.lo, e.hi) == pytest.approx((0.1 - stats.norm.ppf(0.975) * se, 0.1 + stats.norm.ppf(0.975) * se))
+    assert (e.lo, e.hi) == pytest.approx((0.1 - stats.norm.ppf(0.975) * se,
+                                          0.1 + stats.norm.ppf(0.975) * se))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +111,8 @@ def expected_p(width, depth):
     return float(0.5 * (B.lower_bound(depth, width) + B.upper_bound(depth, width)))
 
 
-def raw(counts: dict | None = None, samples: int = N, rai_factor: float = 0.5, biases=(0.0,)) -> pd.DataFrame:
+def raw(counts: dict | None = None, samples: int = N, rai_factor: float = 0.5,
+        biases=(0.0,)) -> pd.DataFrame:
     """A collected table (the run's rows): He counts at their plausible truth, RAI a fraction of
     them; `counts[(bias, init, width, depth)]` overrides a count."""
     counts = counts or {}
@@ -118,9 +121,9 @@ def raw(counts: dict | None = None, samples: int = N, rai_factor: float = 0.5, b
         p = expected_p(w, d) * (1.0 if init == "he" else rai_factor)
         k = counts.get((b, init, w, d), min(samples, int(round(p * samples))))
         for metric, value in (("born_dead_count", k), ("born_dead_probability", k / samples)):
-            rows.append({"run_id": f"r{b}", "seed": 0, "bias_scale": b, "init": init, "width": w, "depth": d,
-                         "samples": samples, "step": 0, "layer": None, "metric": metric, "value": value,
-                         "status": "ok"})
+            rows.append({"run_id": f"r{b}", "seed": 0, "bias_scale": b, "init": init, "width": w,
+                         "depth": d, "samples": samples, "step": 0, "layer": None,
+                         "metric": metric, "value": value, "status": "ok"})
     return pd.DataFrame(rows)
 
 
@@ -150,9 +153,11 @@ def test_bounds_math_claims_pass_and_fail():
     assert get(cl, "below_upper_bound").verdict is Verdict.PASS
     assert get(cl, "above_lower_bound").verdict is Verdict.PASS
     # width 4, depth 10: upper bound 0.44; 700 of 1000 is far above it
-    assert get(claims_of(raw({(0.0, "he", 4, 10): 700})), "below_upper_bound").verdict is Verdict.FAIL
+    assert get(claims_of(raw({(0.0, "he", 4, 10): 700})),
+               "below_upper_bound").verdict is Verdict.FAIL
     # width 2, depth 50: lower bound 0.958; 800 of 1000 is far below it
-    assert get(claims_of(raw({(0.0, "he", 2, 50): 800})), "above_lower_bound").verdict is Verdict.FAIL
+    assert get(claims_of(raw({(0.0, "he", 2, 50): 800})),
+               "above_lower_bound").verdict is Verdict.FAIL
 
 
 def test_exact_depth2_pass_and_fail():
@@ -215,9 +220,11 @@ def test_smoke_end_to_end(cli, tmp_path):
     table = load_results(out)["born_dead"]
     params = resolve_params(B.Params, load_run_records(out).get("born_dead", {}), table)
     summary = B.summarize(table, params)
-    assert len(summary) == len(summary.drop_duplicates(["seed", "bias_scale", "init", "width", "depth"]))
+    assert len(summary) == len(summary.drop_duplicates(["seed", "bias_scale", "init", "width",
+                                                        "depth"]))
     claims = run_claims(B.EXPERIMENT, table, params)
     assert claims and all(c.verdict is not Verdict.ERROR for c in claims), claims
     assert all(c.verdict is Verdict.PASS for c in claims if c.kind.value == "math"), claims
-    assert {"below_upper_bound", "above_lower_bound", "exact_depth2[width=2]"} <= {c.claim for c in claims}
+    assert {"below_upper_bound", "above_lower_bound",
+            "exact_depth2[width=2]"} <= {c.claim for c in claims}
     assert B.EXPERIMENT.draw(table, params)

@@ -20,8 +20,9 @@ def _rows(activation, slope, values: dict, *, sequence="split", head="task", lr=
           diverged=()):
     out = []
     for i, s in enumerate(seeds):
-        row = {"activation": activation, "slope": slope, "sequence": sequence, "head": head, "lr": lr,
-               "seed": s, "diverged": s in diverged, "n_tasks": 5, "zero_grad": 0.1 if activation == "relu" else 0.0,
+        row = {"activation": activation, "slope": slope, "sequence": sequence, "head": head,
+               "lr": lr, "seed": s, "diverged": s in diverged, "n_tasks": 5,
+               "zero_grad": 0.1 if activation == "relu" else 0.0,
                "dead_first": 0.0, "dead_last": 0.0}
         row.update({k: float(np.asarray(v)[i]) for k, v in values.items()})
         out.append(row)
@@ -74,13 +75,15 @@ def test_pairs_by_seed_id_and_leaves_diverged_seeds_out():
     rows = _pair(0.1, 0.01, "forgetting_first", sign=1)
     rows = rows[::-1]  # order does not matter: pairs are by seed id
     rows.append(_rows("leaky_relu", 0.1, {"forgetting_first": [5.0], "protected": [0.2],
-                                          "plasticity_slope": [0.0]}, seeds=[99])[0])  # no relu partner
+                                          "plasticity_slope": [0.0]},
+                      seeds=[99])[0])  # no relu partner
     for r in rows:  # seed 3 diverged (leaky side): a huge forgetting that must not count
         if r["seed"] == 3 and r["activation"] == "leaky_relu":
             r["diverged"], r["forgetting_first"] = True, 50.0
     c = _one(rows, "leaky_forgets_more")
     assert c.n == len(SEEDS) - 1 and c.verdict is Verdict.REPRODUCED
-    assert "1 non-finite value(s) left out" in c.detail and c.measured == pytest.approx(0.1, abs=0.02)
+    assert ("1 non-finite value(s) left out" in c.detail
+            and c.measured == pytest.approx(0.1, abs=0.02))
 
 
 # -- relu_protects_more: relu minus leaky protected fraction, paired by seed, > 0
@@ -151,13 +154,16 @@ def test_each_setting_is_its_own_claim_never_mixed():
     rows = (_pair(0.1, 0.01, "forgetting_first", sign=1, head="task")
             + _pair(0.1, 0.01, "forgetting_first", sign=-1, head="shared", seed=1))
     found = {c.claim: c.verdict for c in _claims(rows, "leaky_forgets_more")}
-    assert found == {"leaky_forgets_more[sequence=split,head=shared,slope=0.1]": Verdict.NOT_REPRODUCED,
-                     "leaky_forgets_more[sequence=split,head=task,slope=0.1]": Verdict.REPRODUCED}
+    assert found == {
+        "leaky_forgets_more[sequence=split,head=shared,slope=0.1]": Verdict.NOT_REPRODUCED,
+        "leaky_forgets_more[sequence=split,head=task,slope=0.1]": Verdict.REPRODUCED}
     rows = (_pair(0.1, 0.01, "forgetting_first", sign=1, lr=0.05)
             + _pair(0.1, 0.01, "forgetting_first", sign=-1, lr=0.2, seed=1))
     found = {c.claim: c.verdict for c in _claims(rows, "leaky_forgets_more")}
-    assert found["leaky_forgets_more[sequence=split,head=task,lr=0.05,slope=0.1]"] is Verdict.REPRODUCED
-    assert found["leaky_forgets_more[sequence=split,head=task,lr=0.2,slope=0.1]"] is Verdict.NOT_REPRODUCED
+    assert found[
+        "leaky_forgets_more[sequence=split,head=task,lr=0.05,slope=0.1]"] is Verdict.REPRODUCED
+    assert found[
+        "leaky_forgets_more[sequence=split,head=task,lr=0.2,slope=0.1]"] is Verdict.NOT_REPRODUCED
 
 
 def test_bonferroni_level_over_a_family():
@@ -183,9 +189,11 @@ def test_bonferroni_level_over_a_family():
     d = d - d.mean() + (half95 + half_b) / 2  # lower bound above 0 at 95%, below at 98.3%
     rows = []
     for slope in (0.01, 0.1, 0.3):
-        rows += _rows("leaky_relu", slope, {"forgetting_first": 0.3 + d, "protected": np.full(8, 0.2),
+        rows += _rows("leaky_relu", slope, {"forgetting_first": 0.3 + d,
+                                            "protected": np.full(8, 0.2),
                                             "plasticity_slope": np.zeros(8)})
-    rows += _rows("relu", np.nan, {"forgetting_first": np.full(8, 0.3), "protected": np.full(8, 0.2),
+    rows += _rows("relu", np.nan, {"forgetting_first": np.full(8, 0.3),
+                                   "protected": np.full(8, 0.2),
                                    "plasticity_slope": np.zeros(8)})
     assert {c.verdict for c in _claims(rows, "leaky_forgets_more")} == {Verdict.PARTLY}
 
@@ -209,13 +217,15 @@ def _raw(activation, slope, seed, acc, prot, run_id, status="ok", task_ok=(1, 1,
         rows.append({**common, "metric": "zero_grad_fraction", "task": t, "value": 0.0})
         rows.append({**common, "metric": "status_task", "task": t, "value": float(task_ok[t])})
         for layer in (1, 2):
-            rows.append({**common, "metric": "dead_fraction", "task": t, "layer": layer, "value": 0.1 * t})
+            rows.append({**common, "metric": "dead_fraction", "task": t, "layer": layer,
+                         "value": 0.1 * t})
         for e in range(3):
-            rows.append({**common, "metric": "accuracy", "task": t, "task_trained": t, "task_eval": e,
-                         "value": acc[t][e]})
+            rows.append({**common, "metric": "accuracy", "task": t, "task_trained": t,
+                         "task_eval": e, "value": acc[t][e]})
     a = np.asarray(acc)
     for i in range(2):
-        rows.append({**common, "metric": "forgetting", "task": i, "value": a[i:2, i].max() - a[2, i]})
+        rows.append({**common, "metric": "forgetting", "task": i,
+                     "value": a[i:2, i].max() - a[2, i]})
     return rows
 
 
@@ -279,7 +289,8 @@ def test_smoke_grid_claims_and_figures(cli, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     df = load_results(out)["continual"]
     summary = C.summarize(df, C.Params())
-    assert {"seed", "activation", "slope", "sequence", "head", "protected", "diverged"} <= set(summary.columns)
+    assert {"seed", "activation", "slope", "sequence", "head", "protected",
+            "diverged"} <= set(summary.columns)
     assert not summary.duplicated(["activation", "slope", "sequence", "head", "seed"]).any()
     claims = C.claims(summary, C.Params())
     assert claims and all(c.verdict is not Verdict.ERROR for c in claims)

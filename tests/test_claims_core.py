@@ -59,13 +59,16 @@ def test_one_value_has_no_interval_and_is_never_reproduced():
     assert m == 5.0 and math.isnan(lo) and math.isnan(hi)
     ev = over_seeds([5.0], above(0))
     assert above(0).verdict(ev.estimate, ev.lo, ev.hi) is Verdict.PARTLY
+    ev = over_seeds([1.0], above(0))  # one seed whose rate happens to be 1: still one seed
+    assert above(0).verdict(ev.estimate, ev.lo, ev.hi) is Verdict.PARTLY
 
 
 def test_geo_mean_ci_is_the_t_interval_of_the_logs():
     x = np.exp(RNG.normal(0, 1, size=8))
     m, lo, hi = geo_mean_ci(x)
     ref = stats.t.interval(0.95, 7, loc=np.log(x).mean(), scale=stats.sem(np.log(x)))
-    assert (math.log(m), math.log(lo), math.log(hi)) == pytest.approx((np.log(x).mean(), *ref), rel=1e-10)
+    assert (math.log(m), math.log(lo), math.log(hi)) == pytest.approx((np.log(x).mean(), *ref),
+                                                                      rel=1e-10)
     assert math.isnan(geo_mean_ci([1.0, 0.0, 2.0])[0])  # log 0 is not a number
 
 
@@ -124,7 +127,8 @@ def test_proportion_uses_the_exact_interval():
     ev = proportion(0, 20, above(0.2))  # 0 of 20: the exact interval is [0, 0.168]
     assert ev.hi == pytest.approx(1 - 0.025 ** (1 / 20))
     assert above(0.2).verdict(ev.estimate, ev.lo, ev.hi) is Verdict.NOT_REPRODUCED
-    assert above(0).verdict(ev.estimate, ev.lo, ev.hi) is Verdict.PARTLY  # a rate of 0 is not ruled out...
+    # a rate of 0 is not ruled out...
+    assert above(0).verdict(ev.estimate, ev.lo, ev.hi) is Verdict.PARTLY
     ev = proportion(12, 20, above(0.05))  # ...but neither is it shown above 0
     assert above(0.05).verdict(ev.estimate, ev.lo, ev.hi) is Verdict.REPRODUCED
 
@@ -155,7 +159,8 @@ class _P:
 
 def test_params_of_the_runs_reach_the_claims():
     table = pd.DataFrame({"run_id": ["r1", "r2"], "cause": ["lr", "bias"]})
-    rec = {"r1": {"params": {"z_max": 4.0, "cause": "lr"}}, "r2": {"params": {"z_max": 4.0, "cause": "bias"}}}
+    rec = {"r1": {"params": {"z_max": 4.0, "cause": "lr"}},
+           "r2": {"params": {"z_max": 4.0, "cause": "bias"}}}
     p = resolve_params(_P, rec, table)
     assert p.z_max == 4.0  # not the default 6: the runs' own value
     rec["r2"]["params"]["z_max"] = 5.0
@@ -173,8 +178,10 @@ def _module(claims_fn):
 def _results(tmp_path, scale="default", params=None):
     res = tmp_path / "results"
     res.mkdir(parents=True)
-    pd.DataFrame({"run_id": ["r1"], "seed": [0], "metric": ["x"], "value": [1.0]}).to_csv(res / "fake.csv")
-    (res / "fake.runs.json").write_text(json.dumps({"r1": {"params": params or {}, "scale": scale}}))
+    pd.DataFrame({"run_id": ["r1"], "seed": [0], "metric": ["x"],
+                  "value": [1.0]}).to_csv(res / "fake.csv")
+    (res / "fake.runs.json").write_text(json.dumps({"r1": {"params": params or {},
+                                                           "scale": scale}}))
     return ["--out", str(tmp_path)]
 
 
@@ -225,9 +232,11 @@ def test_verify_passes_the_runs_params_and_refuses_a_mixed_table(tmp_path, monke
     assert seen[-1].z_max == 4.0
     out = _results(tmp_path / "b", params={"z_max": 4.0})
     res = tmp_path / "b" / "results"
-    pd.DataFrame({"run_id": ["r1", "r2"], "seed": [0, 1], "metric": "x", "value": 1.0}).to_csv(res / "fake.csv")
-    (res / "fake.runs.json").write_text(json.dumps({"r1": {"params": {"z_max": 4.0}, "scale": "default"},
-                                                    "r2": {"params": {"z_max": 5.0}, "scale": "default"}}))
+    pd.DataFrame({"run_id": ["r1", "r2"], "seed": [0, 1], "metric": "x",
+                  "value": 1.0}).to_csv(res / "fake.csv")
+    (res / "fake.runs.json").write_text(json.dumps({
+        "r1": {"params": {"z_max": 4.0}, "scale": "default"},
+        "r2": {"params": {"z_max": 5.0}, "scale": "default"}}))
     assert cli.verify_main(out) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "params.z_max" in err[0]

@@ -31,8 +31,9 @@ def base(rng) -> pd.DataFrame:
                 for s in SEEDS:
                     relu = label == "relu"
                     rows.append({
-                        "label": label, "activation": act, "slope": slope, "cause": cause, "cause_value": v,
-                        "seed": s, "lr": v if cause == "lr" else 0.05, "width": v if cause == "narrow" else 32,
+                        "label": label, "activation": act, "slope": slope, "cause": cause,
+                        "cause_value": v, "seed": s, "lr": v if cause == "lr" else 0.05,
+                        "width": v if cause == "narrow" else 32,
                         "bias_shift": v if cause == "bias" else 0.0, "diverged": False,
                         "dead_fraction": 0.1 + rng.normal(0, 0.01) if relu else 0.0,
                         "near_dead_fraction": 0.1 if relu else 0.0,
@@ -85,7 +86,8 @@ def rng():
 # dead_rises
 
 
-@pytest.mark.parametrize("cause,strong,weak", [("lr", 0.1, 0.01), ("bias", -4.0, 0.0), ("narrow", 2.0, 8.0)])
+@pytest.mark.parametrize("cause,strong,weak",
+                         [("lr", 0.1, 0.01), ("bias", -4.0, 0.0), ("narrow", 2.0, 8.0)])
 def test_dead_rises_every_verdict(rng, cause, strong, weak):
     s = base(rng)
     if cause == "lr":  # every seed diverged at lr 0.2: the claim falls back to 0.1 and says so
@@ -95,7 +97,8 @@ def test_dead_rises_every_verdict(rng, cause, strong, weak):
     hi = where(s, "relu", cause, strong)
     s = by_seed(s, hi, "dead_fraction", 0.4 + rng.normal(0, 0.03, 6))
     c = get(D.claims(s, D.Params()), cid)
-    assert c.verdict is Verdict.REPRODUCED and c.n == 6 and c.measured == pytest.approx(0.3, abs=0.05)
+    assert (c.verdict is Verdict.REPRODUCED and c.n == 6
+            and c.measured == pytest.approx(0.3, abs=0.05))
     if cause == "lr":
         assert "skipped lr = 0.2" in c.detail and "6 diverged" in c.detail
     # a rise in some seeds, a fall in others: the interval straddles 0
@@ -106,7 +109,8 @@ def test_dead_rises_every_verdict(rng, cause, strong, weak):
     s = by_seed(s, hi, "dead_fraction", 0.01 + rng.normal(0, 0.005, 6))
     assert verdict(s, cid) is Verdict.NOT_REPRODUCED
     # no effect at all: never reproduced
-    s = by_seed(s, hi, "dead_fraction", s.loc[where(s, "relu", cause, weak)].set_index("seed")["dead_fraction"].to_dict())
+    s = by_seed(s, hi, "dead_fraction",
+                s.loc[where(s, "relu", cause, weak)].set_index("seed")["dead_fraction"].to_dict())
     assert verdict(s, cid) is not Verdict.REPRODUCED
 
 
@@ -121,7 +125,8 @@ def test_dead_rises_pairs_by_seed_id_and_leaves_out_diverged_seeds(rng):
     c = get(D.claims(s, D.Params()), "dead_rises[cause=bias]")
     # the same 0.5 in every seed: no spread, so no t interval (never a zero-width certainty)
     assert c.n == 5 and c.measured == pytest.approx(0.5) and np.isnan(c.ci_low)
-    # a diverged training (NaN values, flagged) is left out and counted, not counted as dead or alive
+    # a diverged training (NaN values, flagged) is left out and counted, not counted as dead or
+    # alive
     s.loc[hi & (s["seed"] == 0), "diverged"] = True
     s.loc[hi & (s["seed"] == 0), D.SUMMARY_VALUES] = np.nan
     c = get(D.claims(s, D.Params()), "dead_rises[cause=bias]")
@@ -286,7 +291,8 @@ def test_bias_shift_goes_into_the_first_layers_only():
     cfg.params.shift_layers = 0
     m0 = D._model(cfg, task, 0)
     assert torch.all(m1.layers[0].bias == -3) and torch.all(m1.layers[1].bias == 0)
-    assert all(torch.all(layer.bias == -3) for layer in m0.layers[:-1]) and torch.all(m0.layers[-1].bias == 0)
+    assert (all(torch.all(layer.bias == -3) for layer in m0.layers[:-1])
+            and torch.all(m0.layers[-1].bias == 0))
 
 
 def test_smoke_end_to_end(cli, tmp_path):
@@ -308,11 +314,11 @@ def test_smoke_end_to_end(cli, tmp_path):
 
 def test_a_table_without_the_tracker_rows_gives_no_data_not_errors(rng):
     s = base(rng)
-    for c in ("off_fraction", "l1_ever_off", "l1_came_back", "deep_ever_off", "deep_came_back", "l1_stayed_off",
-              "l1_off_move_max", "l1_off_rel_move", "deep_off_rel_move"):
+    for c in ("off_fraction", "l1_ever_off", "l1_came_back", "deep_ever_off", "deep_came_back",
+              "l1_stayed_off", "l1_off_move_max", "l1_off_rel_move", "deep_off_rel_move"):
         s[c] = np.nan
     claims = {c.claim: c for c in D.claims(s, D.Params())}
-    for cid in ("relu_never_revives[layer=1]", "relu_deep_units_revive", "leaky_comes_back[slope=0.01]",
-                "leaky_fewer_off[slope=0.01]"):
+    for cid in ("relu_never_revives[layer=1]", "relu_deep_units_revive",
+                "leaky_comes_back[slope=0.01]", "leaky_fewer_off[slope=0.01]"):
         assert claims[cid].verdict is Verdict.NO_DATA, claims[cid]
     assert claims["dead_rises[cause=bias]"].verdict is not Verdict.ERROR

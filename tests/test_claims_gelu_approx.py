@@ -29,7 +29,8 @@ def _summary(diff=(0.0, 0.0), sd=(0.001, 0.001), err_shift=0.0, at_shift=0.0, mi
     zs, gs, _ = G.gelu_min_ref(P.z_max)
     base = exact_loss + _noise(0.02, 99)
     rows = []
-    for form, d, s, k in (("none", 0.0, 0.0, 0), ("tanh", diff[0], sd[0], 1), ("sigmoid", diff[1], sd[1], 2)):
+    for form, d, s, k in (("none", 0.0, 0.0, 0), ("tanh", diff[0], sd[0], 1),
+                          ("sigmoid", diff[1], sd[1], 2)):
         if form == "none":
             err, at = 0.0, -P.z_max
         else:
@@ -62,11 +63,13 @@ def test_max_error_reference_against_mpmath(form):
     def err(z):
         z = mp.mpf(z)
         exact = z * (1 + mp.erf(z / mp.sqrt(2))) / 2
-        approx = z * (1 + mp.tanh(c * (z + a * z**3))) / 2 if form == "tanh" else z / (1 + mp.exp(-k * z))
+        approx = (z * (1 + mp.tanh(c * (z + a * z**3))) / 2 if form == "tanh"
+                  else z / (1 + mp.exp(-k * z)))
         return approx - exact
 
     ref, z_ref, _ = G.max_error_ref(form, P.z_max)
-    # the mpmath maximum near z_ref (a root of its numerical derivative) equals the reference value and place
+    # the mpmath maximum near z_ref (a root of its numerical derivative) equals the reference
+    # value and place
     zm = mp.findroot(lambda z: mp.diff(err, z), z_ref)
     assert abs(float(zm) - z_ref) < 1e-9
     assert abs(float(abs(err(zm))) - ref) < 1e-13
@@ -179,7 +182,8 @@ def test_same_training_pairs_by_seed_id_and_drops_diverged_seeds():
     s = _summary(diff=(0.001, 0.001))
     ref = _get(G.claims(s, P), "same_training[tanh]")
     shuffled = s.sample(frac=1.0, random_state=3).reset_index(drop=True)
-    assert _get(G.claims(shuffled, P), "same_training[tanh]").measured == pytest.approx(ref.measured)
+    assert _get(G.claims(shuffled, P),
+                "same_training[tanh]").measured == pytest.approx(ref.measured)
     dropped = _get(G.claims(_summary(diff=(0.001, 0.001), diverged={("tanh", 0), ("none", 1)}), P),
                    "same_training[tanh]")
     assert dropped.n == len(SEEDS) - 2 and "2 non-finite" in dropped.detail

@@ -39,13 +39,15 @@ def _train(rates: dict[tuple[float, int], list[float]]) -> pd.DataFrame:
     rows = []
     for (gain, depth), flags in rates.items():
         for seed, d in zip(SEEDS, flags):
-            rows.append({"part": "train", "activation": "linear", "slope": 1.8, "weight_scale": gain / 1.8,
-                         "seed": seed, "depth": depth, "gain": round(gain, 6), "lr": 0.01, "diverged": d})
+            rows.append({"part": "train", "activation": "linear", "slope": 1.8,
+                         "weight_scale": gain / 1.8, "seed": seed, "depth": depth,
+                         "gain": round(gain, 6), "lr": 0.01, "diverged": d})
     return pd.DataFrame(rows)
 
 
 def _claims(summary: pd.DataFrame) -> dict:
-    return {c.claim: c for c in gc.claims(summary.reindex(columns=gc.summarize(pd.DataFrame(), P).columns), P)}
+    return {c.claim: c for c in gc.claims(
+        summary.reindex(columns=gc.summarize(pd.DataFrame(), P).columns), P)}
 
 
 def _by_prefix(claims: dict, prefix: str):
@@ -82,7 +84,8 @@ def test_chain_bound_fails_when_a_gradient_exceeds_it():
     i = s.index[(s["activation"] == "sigmoid") & (s["depth"] == 1) & (s["form"] == "article")][0]
     s.loc[i, "dfdw1"] = 0.5 * 0.3  # above |x| * 1/4
     c = _claims(s)
-    assert c["chain_bound"].verdict is Verdict.FAIL and c["chain_bound"].measured == pytest.approx(1.2)
+    assert (c["chain_bound"].verdict is Verdict.FAIL
+            and c["chain_bound"].measured == pytest.approx(1.2))
 
 
 def test_max_slope_fails_when_the_registry_is_off():

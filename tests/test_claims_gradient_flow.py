@@ -15,7 +15,8 @@ SEEDS = range(6)
 HE = math.sqrt(2.0)
 
 
-def _rows(activation: str, s: float, values, depth: int = 20, slope=np.nan, col: str = "grad_ratio") -> list[dict]:
+def _rows(activation: str, s: float, values, depth: int = 20, slope=np.nan,
+          col: str = "grad_ratio") -> list[dict]:
     return [{"activation": activation, "slope": slope, "init": "orthogonal", "weight_scale": s,
              "depth": depth, "width": 64, "seed": seed, "status": "ok", "diverged": False,
              "delta_growth": np.nan, "grad_ratio": np.nan, "n_layers": depth, col: v}
@@ -77,7 +78,8 @@ def test_exploding_growth_fails_without_a_finite_growth():
     (1e-1, Verdict.NOT_REPRODUCED),
 ])
 def test_vanishing_sigmoid(center, verdict):
-    rows = _rows("sigmoid", 1.0, _noisy(center, 0.5)) + _rows("sigmoid", 1.0, _noisy(1.0, 0.5), depth=5)
+    rows = (_rows("sigmoid", 1.0, _noisy(center, 0.5))
+            + _rows("sigmoid", 1.0, _noisy(1.0, 0.5), depth=5))
     c = _claims(rows)
     assert c["vanishing_sigmoid[depth=20,s=1]"].verdict is verdict  # the deepest depth is judged
     assert c["vanishing_sigmoid[depth=20,s=1]"].n == 6
@@ -119,12 +121,15 @@ def test_no_runs_is_no_data():
 def _raw(s: float, a: float, depth: int, seed: int, factor: float = 1.0) -> list[dict]:
     """One linear run's step-0 rows: delta_rms grows by s*a*factor per layer towards the input."""
     run = f"lin_s{s}_d{depth}_seed{seed}"
-    common = {"run_id": run, "activation": "linear", "slope": a, "init": "orthogonal", "weight_scale": s,
-              "depth": depth, "width": 16, "seed": seed, "status": "ok", "step": 0}
+    common = {"run_id": run, "activation": "linear", "slope": a, "init": "orthogonal",
+              "weight_scale": s, "depth": depth, "width": 16, "seed": seed, "status": "ok",
+              "step": 0}
     rows = [{**common, "layer": np.nan, "metric": "loss", "value": 1.0}]
     for layer in range(1, depth + 2):
-        rows.append({**common, "layer": layer, "metric": "delta_rms", "value": 0.3 * (s * a * factor) ** (depth - layer)})
-        rows.append({**common, "layer": layer, "metric": "grad_norm", "value": 2.0 if layer == 1 else 1.0})
+        rows.append({**common, "layer": layer, "metric": "delta_rms",
+                     "value": 0.3 * (s * a * factor) ** (depth - layer)})
+        rows.append({**common, "layer": layer, "metric": "grad_norm",
+                     "value": 2.0 if layer == 1 else 1.0})
     return rows
 
 
@@ -148,6 +153,6 @@ def test_smoke_run_end_to_end(cli, tmp_path):
     claims = gf.claims(gf.summarize(table, gf.Params()), gf.Params())
     verdicts = {c.claim: c.verdict for c in claims}
     assert verdicts[f"exploding_growth[a=1.8,s={HE:g}]"] is Verdict.PASS
-    assert set(verdicts) == {f"exploding_growth[a=1.8,s={HE:g}]", f"vanishing_sigmoid[depth=4,s={HE:g}]",
-                             "relu_he_preserved[depth=4]"}
+    assert set(verdicts) == {f"exploding_growth[a=1.8,s={HE:g}]",
+                             f"vanishing_sigmoid[depth=4,s={HE:g}]", "relu_he_preserved[depth=4]"}
     assert Verdict.ERROR not in verdicts.values() and Verdict.NO_DATA not in verdicts.values()

@@ -27,7 +27,8 @@ def _noise(sd: float, seed: int) -> np.ndarray:
     return sd * (z - z.mean()) / z.std(ddof=1) if sd > 0 else np.zeros(len(SEEDS))
 
 
-def _summary(gap=None, ratio=None, collapse=1e-15, below=1e-15, diverged=(), sd=0.01) -> pd.DataFrame:
+def _summary(gap=None, ratio=None, collapse=1e-15, below=1e-15, diverged=(),
+             sd=0.01) -> pd.DataFrame:
     """Per (activation, depth, seed): linear nets' MSE = lstsq (1 + gap[act](depth) + noise),
     nonlinear nets' MSE = lstsq (ratio[act](depth) + noise)."""
     gap, ratio = gap or {}, ratio or {}
@@ -44,11 +45,13 @@ def _summary(gap=None, ratio=None, collapse=1e-15, below=1e-15, diverged=(), sd=
                 div = (act, d, seed) in diverged
                 lin = act in L.LINEAR
                 m = np.nan if div else mse[i]
-                rows.append({"activation": act, "depth": d, "seed": seed, "status": "diverged" if div else "ok",
+                rows.append({"activation": act, "depth": d, "seed": seed,
+                             "status": "diverged" if div else "ok",
                              "diverged": div, "slope": 0.8 if act == "linear" else np.nan,
                              "loss": m, "train_mse": m, "lstsq_loss": LSTSQ,
                              "collapse_error": (np.nan if div else collapse) if lin else np.nan,
-                             "folded_loss": (np.nan if div else LSTSQ * (1 + below)) if lin else np.nan,
+                             "folded_loss": (np.nan if div
+                                             else LSTSQ * (1 + below)) if lin else np.nan,
                              "gap": m / LSTSQ - 1, "ratio": m / LSTSQ})
     return pd.DataFrame(rows)
 
@@ -63,7 +66,8 @@ def _get(claims, cid):
 
 def test_fold_arrays_equals_the_torch_forward_of_a_linear_net():
     torch.manual_seed(0)
-    net = MLP(4, 2, ModelConfig(depth=7, width=8, bias_scale=0.5), get_activation("linear", slope=0.8)).double()
+    net = MLP(4, 2, ModelConfig(depth=7, width=8, bias_scale=0.5),
+              get_activation("linear", slope=0.8)).double()
     ws = [layer.weight.detach().numpy() for layer in net.layers]
     bs = [layer.bias.detach().numpy() for layer in net.layers]
     w, b = L.fold_arrays(ws, bs, 0.8)
@@ -72,7 +76,8 @@ def test_fold_arrays_equals_the_torch_forward_of_a_linear_net():
         f = net(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(f, x @ w.T + b, rtol=1e-12, atol=1e-12)
     # a nonlinear net is not its fold: the check can fail
-    net_t = MLP(4, 2, ModelConfig(depth=3, width=8, bias_scale=0.5), get_activation("tanh")).double()
+    net_t = MLP(4, 2, ModelConfig(depth=3, width=8, bias_scale=0.5),
+                get_activation("tanh")).double()
     with torch.no_grad():
         ft = net_t(torch.from_numpy(x)).numpy()
     w3, b3 = L.fold_arrays([la.weight.detach().numpy() for la in net_t.layers],
@@ -87,7 +92,8 @@ def test_lstsq_loss_is_the_closed_form_simple_regression():
     y = np.sin(3 * x) + 0.1 * rng.normal(size=x.shape)
     r = np.corrcoef(x[:, 0], y[:, 0])[0, 1]
     assert L.lstsq_loss(x, y) == pytest.approx(y.var() * (1 - r**2), rel=1e-12)
-    assert L.lstsq_loss(torch.from_numpy(x), torch.from_numpy(y)) == pytest.approx(L.lstsq_loss(x, y))
+    assert L.lstsq_loss(torch.from_numpy(x), torch.from_numpy(y)) == pytest.approx(
+        L.lstsq_loss(x, y))
 
 
 # --- math claims ---------------------------------------------------------------------------
@@ -102,25 +108,29 @@ def test_math_claims_pass():
 
 def test_collapse_fails_when_one_net_is_not_its_fold():
     s = _summary()
-    s.loc[(s["activation"] == "linear") & (s["depth"] == 5) & (s["seed"] == 3), "collapse_error"] = 1e-6
+    s.loc[(s["activation"] == "linear") & (s["depth"] == 5) & (s["seed"] == 3),
+          "collapse_error"] = 1e-6
     assert _get(L.claims(s, P), "collapse").verdict is Verdict.FAIL
 
 
 def test_collapse_fails_on_a_missing_value_of_a_finished_net():
     s = _summary()
-    s.loc[(s["activation"] == "identity") & (s["seed"] == 0) & (s["depth"] == 1), "collapse_error"] = np.nan
+    s.loc[(s["activation"] == "identity") & (s["seed"] == 0) & (s["depth"] == 1),
+          "collapse_error"] = np.nan
     assert _get(L.claims(s, P), "collapse").verdict is Verdict.FAIL
 
 
 def test_diverged_nets_are_left_out_of_the_math_claims():
     cl = L.claims(_summary(diverged={("linear", 5, 0)}), P)
     c = _get(cl, "collapse")
-    assert c.verdict is Verdict.PASS and c.n == 2 * len(DEPTHS) * len(SEEDS) - 1 and "1 diverged" in c.detail
+    assert (c.verdict is Verdict.PASS and c.n == 2 * len(DEPTHS) * len(SEEDS) - 1
+            and "1 diverged" in c.detail)
 
 
 def test_never_below_lstsq_fails_below_the_optimum():
     # judged on the network's own training MSE (its fold is affine by construction: it cannot)
-    assert _get(L.claims(_summary(gap={"linear": lambda d: -1e-3}), P), "never_below_lstsq").verdict is Verdict.FAIL
+    assert _get(L.claims(_summary(gap={"linear": lambda d: -1e-3}), P),
+                "never_below_lstsq").verdict is Verdict.FAIL
 
 
 def test_no_linear_runs_is_no_data():

@@ -31,8 +31,9 @@ def _shape(per_neuron: float, sd: float = 0.05, in_dim: int = 1, total: int = 64
     """Depth sweep at fixed total neurons: pieces = per_neuron x neurons, per-seed noise (sd on the
     per-seed mean, exactly), the same at every depth so the per-seed mean over depths is known."""
     eps = _noise(sd, 1)
-    return [_row(seed=s, construction="random", sweep="shape", phase="init", depth=d, width=total // d,
-                 neurons=total, input_dim=in_dim, pieces=(per_neuron + eps[i]) * total,
+    return [_row(seed=s, construction="random", sweep="shape", phase="init", depth=d,
+                 width=total // d, neurons=total, input_dim=in_dim,
+                 pieces=(per_neuron + eps[i]) * total,
                  pieces_merged=(per_neuron + eps[i]) * total)
             for i, s in enumerate(SEEDS) for d in DEPTHS]
 
@@ -47,21 +48,24 @@ def _neurons(slope: float, sd: float = 0.02, in_dim: int = 1) -> list[dict]:
 
 
 def _tent(wrong_at: int | None = None) -> list[dict]:
-    return [_row(seed=0, construction="tent", phase="init", depth=k, width=2, neurons=2 * k, input_dim=1,
-                 pieces=2 ** k - (k == wrong_at), pieces_merged=2 ** k) for k in range(1, 11)]
+    return [_row(seed=0, construction="tent", phase="init", depth=k, width=2, neurons=2 * k,
+                 input_dim=1, pieces=2 ** k - (k == wrong_at), pieces_merged=2 ** k)
+            for k in range(1, 11)]
 
 
 def _flat(tanh_flat=0.0, curved=99, kinks=54) -> list[dict]:
     common = {"seed": 0, "phase": "init", "depth": 4, "width": 16, "neurons": 64, "input_dim": 1,
               "grid_steps": 1999}
-    return [_row(construction="tanh", flat_fraction=tanh_flat, curved_steps=1999 * (1 - tanh_flat), **common),
+    return [_row(construction="tanh", flat_fraction=tanh_flat, curved_steps=1999 * (1 - tanh_flat),
+                 **common),
             _row(construction="relu_control", flat_fraction=1 - curved / 1999, curved_steps=curved,
                  pieces_merged=kinks + 1, **common)]
 
 
 def _sampled(excess=0) -> list[dict]:
     return [_row(seed=0, construction="random", sweep="shape", phase="init", depth=d, width=64 // d,
-                 neurons=64, input_dim=1, pieces=50, pieces_merged=50, sampled=50 + (excess if d == 4 else 0))
+                 neurons=64, input_dim=1, pieces=50, pieces_merged=50,
+                 sampled=50 + (excess if d == 4 else 0))
             for d in DEPTHS]
 
 
@@ -112,21 +116,23 @@ def test_flat_detector_control(curved, kinks, verdict):
     assert _claim(_flat(curved=curved, kinks=kinks), "flat_detector_control").verdict is verdict
 
 
-@pytest.mark.parametrize("excess,verdict", [(0, Verdict.PASS), (-3, Verdict.PASS), (1, Verdict.FAIL)])
+@pytest.mark.parametrize("excess,verdict",
+                         [(0, Verdict.PASS), (-3, Verdict.PASS), (1, Verdict.FAIL)])
 def test_sampling_agrees(excess, verdict):
     c = _claim(_sampled(excess), "sampling_agrees")
     assert c.verdict is verdict and c.n == len(DEPTHS)
 
 
-@pytest.mark.parametrize("excess,verdict", [(0, Verdict.PASS), (2, Verdict.PASS), (3, Verdict.FAIL)])
+@pytest.mark.parametrize("excess,verdict",
+                         [(0, Verdict.PASS), (2, Verdict.PASS), (3, Verdict.FAIL)])
 def test_map_rows_vs_exact(excess, verdict):
     assert _claim(_map(excess), "map_rows_vs_exact").verdict is verdict
 
 
 def test_math_claims_without_rows_have_no_data():
     cs = {c.claim: c for c in L.claims(pd.DataFrame(_shape(0.8)), L.Params())}
-    for cid in ("tent_2_to_the_k", "tanh_no_linear_pieces", "flat_detector_control", "sampling_agrees",
-                "map_rows_vs_exact"):
+    for cid in ("tent_2_to_the_k", "tanh_no_linear_pieces", "flat_detector_control",
+                "sampling_agrees", "map_rows_vs_exact"):
         assert cs[cid].verdict is Verdict.NO_DATA
 
 
@@ -148,8 +154,10 @@ def test_random_per_neuron(per, sd, verdict):
 
 def test_random_per_neuron_one_claim_per_input_dim():
     rows = _shape(0.8) + _shape(0.6, in_dim=8)
-    cs = [c for c in L.claims(pd.DataFrame(rows), L.Params()) if c.claim.startswith("random_per_neuron")]
-    assert sorted(c.claim for c in cs) == ["random_per_neuron[input_dim=1]", "random_per_neuron[input_dim=8]"]
+    cs = [c for c in L.claims(pd.DataFrame(rows), L.Params())
+          if c.claim.startswith("random_per_neuron")]
+    assert sorted(c.claim for c in cs) == ["random_per_neuron[input_dim=1]",
+                                           "random_per_neuron[input_dim=8]"]
 
 
 # -- pieces_grow_linearly_in_neurons: per-seed log-log slope, within THRESHOLDS.linear_slope
@@ -182,12 +190,15 @@ def test_summarize_raw_table():
             extra = {"sampled": 40.0} if seed == 0 else {}
             rows += [{**common, **cond, **extra, "metric": "pieces", "value": 41.0 + d},
                      {**common, **cond, **extra, "metric": "pieces_merged", "value": 41.0 + d}]
-    rows += [{**common, "construction": "tent", "phase": "init", "depth": 2, "width": 2, "neurons": 4,
-              "input_dim": 1, "seed": 1, "metric": m, "value": 4} for m in ("pieces", "pieces_merged")]
-    rows += [{**common, "construction": "map", "phase": "trained", "x2": y, "seed": 1, "metric": m, "value": v}
-             for y in (0.0, 0.5) for m, v in (("map_line_pieces_exact", 9), ("map_line_pieces_sampled", 8))]
-    rows += [{**common, "construction": "map", "phase": "trained", "metric": "region_id", "value": 3,
-              "x1": 0.0, "x2": 0.0, "seed": 1}]
+    rows += [{**common, "construction": "tent", "phase": "init", "depth": 2, "width": 2,
+              "neurons": 4, "input_dim": 1, "seed": 1, "metric": m, "value": 4}
+             for m in ("pieces", "pieces_merged")]
+    rows += [{**common, "construction": "map", "phase": "trained", "x2": y, "seed": 1, "metric": m,
+              "value": v}
+             for y in (0.0, 0.5)
+             for m, v in (("map_line_pieces_exact", 9), ("map_line_pieces_sampled", 8))]
+    rows += [{**common, "construction": "map", "phase": "trained", "metric": "region_id",
+              "value": 3, "x1": 0.0, "x2": 0.0, "seed": 1}]
     s = L.summarize(pd.DataFrame(rows), L.Params())
     assert len(s) == 4 + 1 + 2
     assert s["seed"].dtype.kind == "i"
@@ -196,7 +207,8 @@ def test_summarize_raw_table():
     assert rnd.loc[(100_001, 4), "pieces"] == 45
     assert not s["diverged"].any()
     out = {c.claim: c for c in L.claims(s, L.Params())}
-    assert out["sampling_agrees"].verdict is Verdict.PASS and out["sampling_agrees"].n == 2  # 40 <= 42, 45
+    assert (out["sampling_agrees"].verdict is Verdict.PASS
+            and out["sampling_agrees"].n == 2)  # 40 <= 42, 45
     assert out["tent_2_to_the_k"].verdict is Verdict.PASS
     assert out["map_rows_vs_exact"].verdict is Verdict.PASS and out["map_rows_vs_exact"].n == 2
     assert out["random_per_neuron[input_dim=1]"].n == 2

@@ -102,10 +102,11 @@ def test_no_data_without_both_kinds():
 
 def test_summarize_one_row_per_seed_per_activation():
     rows = []
-    for act, status, mse in (("relu", "ok", 0.09), ("swish", "ok", 0.01), ("tanh", "diverged", np.inf)):
+    for act, status, mse in (("relu", "ok", 0.09), ("swish", "ok", 0.01),
+                             ("tanh", "diverged", np.inf)):
         for s in (0, 1):
-            base = {"run_id": f"{act}{s}", "step": 2000, "layer": None, "activation": act, "seed": s,
-                    "status": status}
+            base = {"run_id": f"{act}{s}", "step": 2000, "layer": None, "activation": act,
+                    "seed": s, "status": status}
             rows += [{**base, "metric": "mse", "value": mse},
                      {**base, "metric": "mse_median_restart", "value": mse * 2},
                      {**base, "metric": "fit", "value": 0.3, "x": 0.0}]

@@ -40,7 +40,8 @@ def _summary(bias: dict | None = None, dead: dict | None = None, noise: dict | N
                              "zero_fraction": 0.5 if head == "relu" else 0.0,
                              "zero_hit_fraction": 0.8 if head == "relu" else 0.0,
                              "zero_target_bias": 0.0 if d else bias[head] + eps[i],
-                             "positive_target_mse": 0.3, "min_prediction": 0.0 if head == "relu" else
+                             "positive_target_mse": 0.3,
+                             "min_prediction": 0.0 if head == "relu" else
                              (1e-3 if head == "softplus" else -0.5),
                              "head_output_range": 0.0 if d else 1.0, "train_target_std": 0.5})
     s = pd.DataFrame(rows)
@@ -68,10 +69,12 @@ def _deaths(rate_per_seed: dict) -> dict:
 def test_never_negative_pass_and_fail():
     c = _claim(_summary(), "never_negative")
     assert c.verdict is Verdict.PASS and c.n == 2 * len(SEEDS) * len(LRS)
-    bad = _summary(over={("softplus", "negative_fraction"): lambda s, lr: 0.01 if (s, lr) == (3, 0.1) else 0.0})
+    bad = _summary(over={("softplus", "negative_fraction"):
+                         lambda s, lr: 0.01 if (s, lr) == (3, 0.1) else 0.0})
     assert _claim(bad, "never_negative").verdict is Verdict.FAIL
     only_none = _summary()
-    assert _claim(only_none[only_none["head"] == "none"], "never_negative").verdict is Verdict.NO_DATA
+    assert _claim(only_none[only_none["head"] == "none"],
+                  "never_negative").verdict is Verdict.NO_DATA
 
 
 def test_softplus_no_zeros_pass_and_fail():
@@ -114,7 +117,8 @@ def test_relu_head_dies(deaths, verdict):
 
 
 @pytest.mark.parametrize("deaths,verdict", [
-    ({}, Verdict.PARTLY),  # never dies in 24 runs: the exact interval still reaches 0.14 (72 needed)
+    # never dies in 24 runs: the exact interval still reaches 0.14 (72 needed)
+    ({}, Verdict.PARTLY),
     ({0: 1}, Verdict.PARTLY),  # one death: the interval reaches above 1 in 20
     ({s: 3 for s in SEEDS}, Verdict.NOT_REPRODUCED),  # dies at every lr
     ({s: 1 + (s % 2) for s in SEEDS}, Verdict.NOT_REPRODUCED),  # as often as relu: no advantage
@@ -128,7 +132,8 @@ def test_softplus_never_dies(deaths, verdict):
     ({s: 1 + (s % 2) for s in SEEDS}, {}, Verdict.REPRODUCED),
     ({0: 1, 1: 1}, {2: 1}, Verdict.PARTLY),
     ({}, {s: 1 + (s % 2) for s in SEEDS}, Verdict.NOT_REPRODUCED),  # softplus dies more
-    ({s: 1 for s in SEEDS}, {s: 1 for s in SEEDS}, Verdict.NOT_REPRODUCED),  # effect zero: same deaths
+    # effect zero: same deaths
+    ({s: 1 for s in SEEDS}, {s: 1 for s in SEEDS}, Verdict.NOT_REPRODUCED),
 ])
 def test_relu_dies_more_than_softplus(relu, softplus, verdict):
     s = _summary(dead={"relu": _deaths(relu), "softplus": _deaths(softplus)})

@@ -39,15 +39,17 @@ def _exact_noise(n: int, sd: float, seed: int) -> np.ndarray:
 
 def _gf_rows(act, s, values, width, init="orthogonal", depth=20):
     return [{"activation": act, "slope": np.nan, "init": init, "weight_scale": s, "depth": depth,
-             "width": width, "seed": seed, "status": "ok", "diverged": False, "delta_growth": np.nan,
-             "grad_ratio": v, "n_layers": depth} for seed, v in zip(SEEDS, values)]
+             "width": width, "seed": seed, "status": "ok", "diverged": False,
+             "delta_growth": np.nan, "grad_ratio": v, "n_layers": depth}
+            for seed, v in zip(SEEDS, values)]
 
 
 def test_gradient_flow_does_not_pool_widths_into_one_interval():
     vanish = 1e-8 * np.exp(_exact_noise(6, 0.3, 0))
     kept = 1.0 * np.exp(_exact_noise(6, 0.3, 1))
     rows = _gf_rows("sigmoid", 1.0, vanish, 64) + _gf_rows("sigmoid", 1.0, kept, 256)
-    rows += _gf_rows("relu", math.sqrt(2), kept, 64) + _gf_rows("relu", math.sqrt(2), 1e3 * kept, 256)
+    rows += (_gf_rows("relu", math.sqrt(2), kept, 64)
+             + _gf_rows("relu", math.sqrt(2), 1e3 * kept, 256))
     cl = _by_id(GF.claims(pd.DataFrame(rows), GF.Params()))
     sig = {k: c for k, c in cl.items() if k.startswith("vanishing_sigmoid")}
     assert len(sig) == 2 and all(c.n == 6 for c in sig.values()), sig.keys()
@@ -81,8 +83,8 @@ def _sp_summary(errs_by_width: dict, depth: int = 30, nan_point=None) -> pd.Data
                 rows.append({"activation": pt[0], "weight_scale": pt[1], "bias_scale": pt[2],
                              "width": width, "depth": depth, "seed": seed, "status": "ok",
                              "chi1_measured": 1.3 * (1 + err), "chi1_theory": 1.3,
-                             "chi1_layer_theory": 1.3, "q_star": 1.0, "q_mid": 1.0, "converged": True,
-                             "rel_error": abs(err)})
+                             "chi1_layer_theory": 1.3, "q_star": 1.0, "q_mid": 1.0,
+                             "converged": True, "rel_error": abs(err)})
     return pd.DataFrame(rows)
 
 
@@ -124,11 +126,12 @@ def _sat_summary(width, dev_sd, seed=0, weight_scale=1.0):
         for a in (1.0, 10.0, 100.0):
             th = SAT.theory_fraction(act, a, weight_scale, 0.0, 16)
             for s in SEEDS:
-                rows.append({"activation": act, "alpha": a, "seed": s, "status": "ok", "diverged": False,
-                             "task": "teacher", "init": "gaussian", "weight_scale": weight_scale,
-                             "bias_scale": 0.0, "in_dim": 16, "width": width,
-                             "saturated": th + rng.normal(0, dev_sd), "grad_per_error": 1.0 / a,
-                             "delta_per_error": 1.0 / a, "loss0": 1.0, "loss_end": 0.5, "loss_ratio": 0.5})
+                rows.append({"activation": act, "alpha": a, "seed": s, "status": "ok",
+                             "diverged": False, "task": "teacher", "init": "gaussian",
+                             "weight_scale": weight_scale, "bias_scale": 0.0, "in_dim": 16,
+                             "width": width, "saturated": th + rng.normal(0, dev_sd),
+                             "grad_per_error": 1.0 / a, "delta_per_error": 1.0 / a, "loss0": 1.0,
+                             "loss_end": 0.5, "loss_ratio": 0.5})
     return pd.DataFrame(rows)
 
 
@@ -147,9 +150,9 @@ def _sat_raw(weight_scales):
     for ws in weight_scales:
         for a in (1.0, 100.0):
             for s in (0, 1, 2):
-                base = {"run_id": f"{ws}-{a}-{s}", "activation": "tanh", "alpha": a, "seed": s, "status": "ok",
-                        "task": "teacher", "init": "gaussian", "weight_scale": ws, "bias_scale": 0.0,
-                        "in_dim": 16, "width": 64, "depth": 3, "layer": None}
+                base = {"run_id": f"{ws}-{a}-{s}", "activation": "tanh", "alpha": a, "seed": s,
+                        "status": "ok", "task": "teacher", "init": "gaussian", "weight_scale": ws,
+                        "bias_scale": 0.0, "in_dim": 16, "width": 64, "depth": 3, "layer": None}
                 rows += [{**base, "step": 0, "metric": "loss", "value": 1.0},
                          {**base, "step": 300, "metric": "loss", "value": 0.5 if a == 1 else 0.95},
                          {**base, "step": 0, "metric": "grad_per_error", "value": ws / a},
@@ -166,7 +169,8 @@ def test_saturation_keeps_other_settings_apart():
     assert len(s) == 2 * 2 * 3  # weight scales x alphas x seeds: nothing merged by .first()
     cl = _by_id(SAT.claims(s, SAT.Params()))
     fr = {k: c for k, c in cl.items() if k.startswith("saturated_fraction")}
-    assert set(fr) == {"saturated_fraction[tanh,weight_scale=0.5]", "saturated_fraction[tanh,weight_scale=2]"}
+    assert set(fr) == {"saturated_fraction[tanh,weight_scale=0.5]",
+                       "saturated_fraction[tanh,weight_scale=2]"}
     judged = [c for c in cl.values() if c.verdict is not Verdict.NO_DATA]  # no relu: no "vs relu"
     assert len(judged) == 2 * 4 and all(c.n == 3 for c in judged), cl
 
@@ -182,11 +186,12 @@ def _dr_summary(optimizer):
             for s in SEEDS:
                 rows.append({"label": "relu", "activation": "relu", "slope": np.nan, "cause": cause,
                              "cause_value": v, "seed": s, "lr": v, "width": 32, "bias_shift": 0.0,
-                             "optimizer": optimizer, "diverged": False, "dead_fraction": 0.1 + 0.1 * (v > 0.05),
-                             "near_dead_fraction": 0.1, "off_fraction": 0.1, "loss": 0.5, "l1_ever_off": 5.0,
-                             "l1_came_back": 1.0, "deep_ever_off": 10.0, "deep_came_back": 2.0,
-                             "l1_stayed_off": 8.0, "l1_off_move_max": 0.01, "l1_off_rel_move": 0.001,
-                             "deep_off_rel_move": 0.001})
+                             "optimizer": optimizer, "diverged": False,
+                             "dead_fraction": 0.1 + 0.1 * (v > 0.05),
+                             "near_dead_fraction": 0.1, "off_fraction": 0.1, "loss": 0.5,
+                             "l1_ever_off": 5.0, "l1_came_back": 1.0, "deep_ever_off": 10.0,
+                             "deep_came_back": 2.0, "l1_stayed_off": 8.0, "l1_off_move_max": 0.01,
+                             "l1_off_rel_move": 0.001, "deep_off_rel_move": 0.001})
     return pd.DataFrame(rows)
 
 
@@ -203,9 +208,9 @@ def test_dead_relu_refuses_a_table_whose_trainings_collide():
     rows = []
     for depth in (2, 4):
         for cv in (0.01, 0.1):
-            base = {"run_id": f"d{depth}", "activation": "relu", "slope": np.nan, "cause": "lr", "cause_value": cv,
-                    "seed": 0, "lr": cv, "width": 32, "depth": depth, "bias_shift": 0.0, "status": "ok",
-                    "status_inner": "ok", "step": 10, "layer": 1}
+            base = {"run_id": f"d{depth}", "activation": "relu", "slope": np.nan, "cause": "lr",
+                    "cause_value": cv, "seed": 0, "lr": cv, "width": 32, "depth": depth,
+                    "bias_shift": 0.0, "status": "ok", "status_inner": "ok", "step": 10, "layer": 1}
             rows += [{**base, "metric": "dead_fraction", "value": 0.1}]
     with pytest.raises(ValueError, match="share"):
         D.summarize(pd.DataFrame(rows), D.Params())
@@ -215,12 +220,13 @@ def test_dead_relu_refuses_a_table_whose_trainings_collide():
 # softplus_revival: references must use each row's own lr / n_points / budget
 
 
-def _sr_raw(activation, lr, steps_of, z0s=(-1.0, -3.0), slope=None, beta=None, npts=16, budget=20_000):
+def _sr_raw(activation, lr, steps_of, z0s=(-1.0, -3.0), slope=None, beta=None, npts=16,
+            budget=20_000):
     rows = []
     for z0, st in zip(z0s, steps_of(list(z0s), lr, budget, npts)):
-        common = {"run_id": f"{activation}-{slope}-{beta}-{lr}", "seed": 0, "activation": activation,
-                  "slope": slope, "beta": beta, "z0": z0, "lr": lr, "n_points": npts, "max_steps": budget,
-                  "step": 0, "layer": None, "status": "ok"}
+        common = {"run_id": f"{activation}-{slope}-{beta}-{lr}", "seed": 0,
+                  "activation": activation, "slope": slope, "beta": beta, "z0": z0, "lr": lr,
+                  "n_points": npts, "max_steps": budget, "step": 0, "layer": None, "status": "ok"}
         rows += [{**common, "metric": "steps_to_revive", "value": st},
                  {**common, "metric": "revived", "value": float(not math.isnan(st))},
                  {**common, "metric": "slope_at_z0", "value": 0.1}]
@@ -231,7 +237,8 @@ def test_softplus_revival_two_learning_rates_are_not_averaged():
     def leaky(z0s, lr, budget, npts):
         return SR.leaky_closed_form(0.1, z0s, lr, budget, npts)
 
-    df = pd.DataFrame(_sr_raw("leaky_relu", 0.5, leaky, slope=0.1) + _sr_raw("leaky_relu", 0.1, leaky, slope=0.1))
+    df = pd.DataFrame(_sr_raw("leaky_relu", 0.5, leaky, slope=0.1)
+                      + _sr_raw("leaky_relu", 0.1, leaky, slope=0.1))
     s = SR.summarize(df, SR.Params())
     assert len(s) == 4
     cl = _by_id(SR.claims(s, SR.Params()))
@@ -258,7 +265,8 @@ def test_softplus_bound_without_a_single_return_is_no_data_not_pass():
     def never(z0s, lr, budget, npts):
         return [math.nan] * len(z0s)
 
-    s = SR.summarize(pd.DataFrame(_sr_raw("softplus", 0.5, never, beta=1.0, budget=10)), SR.Params())
+    s = SR.summarize(pd.DataFrame(_sr_raw("softplus", 0.5, never, beta=1.0, budget=10)),
+                     SR.Params())
     c = _by_id(SR.claims(s, SR.Params()))["softplus_exp_lower_bound[beta=1]"]
     assert c.verdict is Verdict.NO_DATA
 
@@ -272,10 +280,12 @@ def _lc_summary(train_ratio, folded_ratio):
     for act in ("identity", "linear"):
         for d in (1, 2):
             for s in SEEDS[:3]:
-                rows.append({"activation": act, "depth": d, "seed": s, "status": "ok", "diverged": False,
-                             "slope": 0.8 if act == "linear" else np.nan, "loss": 0.5, "lstsq_loss": 0.5,
+                rows.append({"activation": act, "depth": d, "seed": s, "status": "ok",
+                             "diverged": False, "slope": 0.8 if act == "linear" else np.nan,
+                             "loss": 0.5, "lstsq_loss": 0.5,
                              "train_mse": 0.5 * train_ratio, "collapse_error": 1e-15,
-                             "folded_loss": 0.5 * folded_ratio, "gap": train_ratio - 1, "ratio": train_ratio})
+                             "folded_loss": 0.5 * folded_ratio, "gap": train_ratio - 1,
+                             "ratio": train_ratio})
     return pd.DataFrame(rows)
 
 
@@ -295,8 +305,9 @@ def test_linear_collapse_keeps_slopes_apart():
             base = {"run_id": f"lin{slope}-{s}", "activation": "linear", "depth": 2, "seed": s,
                     "status": "ok", "slope": slope, "layer": None, "step": 400}
             rows += [{**base, "metric": m, "value": v} for m, v in
-                     (("loss", 0.5), ("train_mse", 0.5 if slope == 0.8 else 0.9), ("lstsq_loss", 0.5),
-                      ("collapse_error", 1e-15), ("folded_loss", 0.5 if slope == 0.8 else 0.9))]
+                     (("loss", 0.5), ("train_mse", 0.5 if slope == 0.8 else 0.9),
+                      ("lstsq_loss", 0.5), ("collapse_error", 1e-15),
+                      ("folded_loss", 0.5 if slope == 0.8 else 0.9))]
     s = LC.summarize(pd.DataFrame(rows), LC.Params())
     assert len(s) == 4 and sorted(s["slope"].unique()) == [0.5, 0.8]
     cl = _by_id(LC.claims(s, LC.Params()))
@@ -310,12 +321,14 @@ def test_linear_collapse_keeps_slopes_apart():
 
 def test_nonmonotonic_keeps_activation_parameters_apart():
     rows = []
-    for i, (act, beta, mse) in enumerate((("relu", None, 0.09), ("swish", 1.0, 0.001), ("swish", 10.0, 0.08))):
+    for i, (act, beta, mse) in enumerate((("relu", None, 0.09), ("swish", 1.0, 0.001),
+                                          ("swish", 10.0, 0.08))):
         for s in SEEDS:
-            base = {"run_id": f"{act}{beta}{s}", "step": 2000, "layer": None, "activation": act, "beta": beta,
-                    "seed": s, "status": "ok"}
+            base = {"run_id": f"{act}{beta}{s}", "step": 2000, "layer": None, "activation": act,
+                    "beta": beta, "seed": s, "status": "ok"}
             m = mse * math.exp(0.1 * _exact_noise(6, 1.0, s)[i])
-            rows += [{**base, "metric": "mse", "value": m}, {**base, "metric": "mse_median_restart", "value": m}]
+            rows += [{**base, "metric": "mse", "value": m},
+                     {**base, "metric": "mse_median_restart", "value": m}]
     s = N.summarize(pd.DataFrame(rows), N.Params())
     assert len(s) == 3 * len(SEEDS)
     cl = _by_id(N.claims(s, N.Params()))
@@ -334,10 +347,14 @@ def _oc_summary(seeds, lrs, dead_softplus=()):
             for lr in lrs:
                 rows.append({"seed": s, "head": head, "lr": lr, "diverged": False,
                              "dead": float(head == "softplus" and (s, lr) in dead_softplus),
-                             "zero_target_fraction": 0.6, "negative_fraction": 0.1 if head == "none" else 0.0,
-                             "zero_fraction": 0.5 if head == "relu" else 0.0, "zero_hit_fraction": 0.8,
-                             "zero_target_bias": {"none": 0.1, "relu": 0.03, "softplus": 0.15}[head] + 0.01 * s,
-                             "positive_target_mse": 0.1, "min_prediction": 0.01 if head != "none" else -0.2,
+                             "zero_target_fraction": 0.6,
+                             "negative_fraction": 0.1 if head == "none" else 0.0,
+                             "zero_fraction": 0.5 if head == "relu" else 0.0,
+                             "zero_hit_fraction": 0.8,
+                             "zero_target_bias": {"none": 0.1, "relu": 0.03,
+                                                  "softplus": 0.15}[head] + 0.01 * s,
+                             "positive_target_mse": 0.1,
+                             "min_prediction": 0.01 if head != "none" else -0.2,
                              "head_output_range": 1.0, "train_target_std": 0.5})
     return pd.DataFrame(rows)
 
@@ -345,7 +362,8 @@ def _oc_summary(seeds, lrs, dead_softplus=()):
 def test_softplus_never_dies_needs_more_than_two_runs():
     c = _by_id(O.claims(_oc_summary([0, 1], [0.1]), O.Params()))["softplus_never_dies"]
     assert c.verdict is Verdict.PARTLY and c.n == 2
-    many = _by_id(O.claims(_oc_summary(range(30), [0.01, 0.1, 0.3]), O.Params()))["softplus_never_dies"]
+    many = _by_id(O.claims(_oc_summary(range(30), [0.01, 0.1, 0.3]),
+                           O.Params()))["softplus_never_dies"]
     assert many.verdict is Verdict.REPRODUCED and many.n == 90
     dies = _by_id(O.claims(_oc_summary(range(10), [0.1], {(s, 0.1) for s in range(5)}), O.Params()))
     assert dies["softplus_never_dies"].verdict is Verdict.NOT_REPRODUCED
@@ -360,8 +378,8 @@ def _gelu_summary():
     for form in ("none", *G.APPROX):
         for s in SEEDS[:3]:
             rows.append({"approximate": form, "seed": s, "status": "ok", "diverged": False,
-                         "final_test_loss": 0.1, "max_abs_error": np.nan, "max_abs_error_at": np.nan,
-                         "gelu_min": -0.125, "gelu_min_at": -0.5})
+                         "final_test_loss": 0.1, "max_abs_error": np.nan,
+                         "max_abs_error_at": np.nan, "gelu_min": -0.125, "gelu_min_at": -0.5})
     return pd.DataFrame(rows)
 
 
@@ -375,10 +393,11 @@ def test_gelu_same_training_keeps_learning_rates_apart():
     for form in ("none", *G.APPROX):
         for lr in (0.1, 0.01):
             for s in SEEDS:
-                base = {"run_id": f"{form}{lr}{s}", "approximate": form, "seed": s, "status": "ok", "lr": lr,
-                        "layer": None}
+                base = {"run_id": f"{form}{lr}{s}", "approximate": form, "seed": s, "status": "ok",
+                        "lr": lr, "layer": None}
                 noise = 1 + 0.001 * _exact_noise(3, 1.0, s)[("none", *G.APPROX).index(form)]
-                loss = (0.1 if lr == 0.1 else 0.5) * noise * (1.3 if (form == "tanh" and lr == 0.01) else 1)
+                loss = ((0.1 if lr == 0.1 else 0.5) * noise
+                        * (1.3 if (form == "tanh" and lr == 0.01) else 1))
                 rows += [{**base, "step": 300, "metric": "test_loss", "value": loss}]
     s = G.summarize(pd.DataFrame(rows), G.Params())
     assert len(s) == 3 * 2 * len(SEEDS)
@@ -451,7 +470,8 @@ def test_identical_seeds_get_an_honest_interval():
     from actlab.claims import above, over_seeds
 
     rule = above(0.5)
-    e = over_seeds([1.0, 1.0], rule)  # e.g. gradient_chain training_diverges: diverged minus control
+    # e.g. gradient_chain training_diverges: diverged minus control
+    e = over_seeds([1.0, 1.0], rule)
     assert e.lo == pytest.approx(0.025 ** 0.5) and e.hi == 1.0
     assert rule.verdict(e.estimate, e.lo, e.hi) is Verdict.PARTLY  # 0.16 < 0.5: not shown
     e = over_seeds([0.7, 0.7, 0.7], rule)

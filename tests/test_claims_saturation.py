@@ -25,7 +25,8 @@ def _noise(sd: float, seed: int) -> np.ndarray:
     return sd * (z - z.mean()) / z.std(ddof=1) if sd > 0 else np.zeros(len(SEEDS))
 
 
-def _summary(sat=None, drop=None, left=None, init="gaussian", diverged=(), sd=0.002) -> pd.DataFrame:
+def _summary(sat=None, drop=None, left=None, init="gaussian", diverged=(),
+             sd=0.002) -> pd.DataFrame:
     """Per (activation, alpha, seed). sat[act](alpha) -> saturated fraction (default: theory);
     drop[act] -> the gradient ratio alpha=max / alpha=min (geometric, spread by seed);
     left[act] -> (loss left at alpha=min, loss left at alpha=max)."""
@@ -44,9 +45,10 @@ def _summary(sat=None, drop=None, left=None, init="gaussian", diverged=(), sd=0.
                 div = (act, a, seed) in diverged
                 rows.append({"activation": act, "alpha": a, "seed": seed,
                              "status": "diverged" if div else "ok", "diverged": div,
-                             "task": "teacher", "init": init, "weight_scale": 1.0, "bias_scale": 0.0,
-                             "in_dim": 16, "saturated": sat_v[i], "grad_per_error": g[i],
-                             "delta_per_error": g[i], "loss0": 1.0, "loss_end": np.nan if div else lr[i],
+                             "task": "teacher", "init": init, "weight_scale": 1.0,
+                             "bias_scale": 0.0, "in_dim": 16, "saturated": sat_v[i],
+                             "grad_per_error": g[i], "delta_per_error": g[i], "loss0": 1.0,
+                             "loss_end": np.nan if div else lr[i],
                              "loss_ratio": np.nan if div else lr[i]})
     return pd.DataFrame(rows)
 
@@ -70,7 +72,8 @@ def test_cutoff_is_the_root_of_the_derivative_at_the_probes_threshold(act, deriv
 
 
 @pytest.mark.parametrize("act", ["tanh", "sigmoid", "relu"])
-@pytest.mark.parametrize("alpha,ws,bs,d", [(3.0, 1.0, 0.0, 16), (10.0, 0.7, 0.5, 4), (30.0, 1.3, 0.0, 64)])
+@pytest.mark.parametrize("alpha,ws,bs,d",
+                         [(3.0, 1.0, 0.0, 16), (10.0, 0.7, 0.5, 4), (30.0, 1.3, 0.0, 64)])
 def test_theory_fraction_against_sampling(act, alpha, ws, bs, d):
     # sample the setting the theory describes: x ~ N(0, alpha^2 I), w ~ N(0, ws^2/d), b ~ N(0, bs^2)
     rng = np.random.default_rng(1)
@@ -109,8 +112,8 @@ def test_saturated_fraction_not_reproduced_when_it_does_not_rise():
 
 def test_saturated_fraction_of_relu_not_reproduced_when_it_rises():
     tanh_like = lambda a: S.theory_fraction("tanh", a, 1.0, 0.0, 16)  # noqa: E731
-    assert _get(S.claims(_summary(sat={"relu": tanh_like}), P), "saturated_fraction[relu]").verdict \
-        is Verdict.NOT_REPRODUCED
+    assert _get(S.claims(_summary(sat={"relu": tanh_like}), P),
+                "saturated_fraction[relu]").verdict is Verdict.NOT_REPRODUCED
 
 
 def test_saturated_fraction_partly_at_the_margin():

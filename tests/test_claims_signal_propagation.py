@@ -30,9 +30,10 @@ def _summary(err_of, unconverged=("tanh", 1.0, 0.0)) -> pd.DataFrame:
                 conv = pt != unconverged
                 err = err_of(width, seed) * (1 + 0.1 * rng.standard_normal()) if conv else 0.8
                 theory = 1.3
-                rows.append({"activation": pt[0], "weight_scale": pt[1], "bias_scale": pt[2], "width": width,
-                             "depth": 30, "seed": seed, "status": "ok", "chi1_measured": theory * (1 + err),
-                             "chi1_theory": theory, "chi1_layer_theory": theory, "q_star": 1.0, "q_mid": 1.0,
+                rows.append({"activation": pt[0], "weight_scale": pt[1], "bias_scale": pt[2],
+                             "width": width, "depth": 30, "seed": seed, "status": "ok",
+                             "chi1_measured": theory * (1 + err), "chi1_theory": theory,
+                             "chi1_layer_theory": theory, "q_star": 1.0, "q_mid": 1.0,
                              "converged": conv, "rel_error": abs(err)})
     return pd.DataFrame(rows)
 
@@ -60,7 +61,8 @@ def test_chi1_matches_theory(center, spread, verdict):
 
 def test_chi1_matches_theory_counts_a_seed_with_a_non_finite_point():
     s = _summary(lambda w, s: 0.005 * _seed_noise(s, 0.3))
-    s.loc[(s["seed"] == 2) & (s["width"] == 1024) & (s["activation"] == "relu"), "rel_error"] = np.nan
+    s.loc[(s["seed"] == 2) & (s["width"] == 1024) & (s["activation"] == "relu"),
+          "rel_error"] = np.nan
     m = _claims(s)["chi1_matches_theory"]
     assert m.n == 5 and "1 non-finite" in m.detail
 
@@ -92,8 +94,9 @@ def test_no_converged_points_and_one_width_are_no_data():
 
 
 def test_run_seeds_measures_each_seed_and_the_theory_is_computed():
-    cfg = compose(["experiment=signal_propagation", "scale=smoke", "activation=tanh", "model.width=64",
-                   "model.weight_scale=1.5", "model.depth=12", "out_dir=/tmp/unused"])
+    cfg = compose(["experiment=signal_propagation", "scale=smoke", "activation=tanh",
+                   "model.width=64", "model.weight_scale=1.5", "model.depth=12",
+                   "out_dir=/tmp/unused"])
     res = sp.run_seeds(cfg, torch.device("cpu"), [0, 1])
     rows = {s: {r["metric"]: r["value"] for r in res[s].rows if r["layer"] is None} for s in (0, 1)}
     assert rows[0]["chi1_measured"] != rows[1]["chi1_measured"]  # different networks
@@ -104,10 +107,11 @@ def test_run_seeds_measures_each_seed_and_the_theory_is_computed():
 
 
 def _raw(seed: int, width: int, measured: float, q_mid: float, act="tanh") -> list[dict]:
-    common = {"run_id": f"{act}_w{width}_seed{seed}", "activation": act, "weight_scale": 1.5, "bias_scale": 0.0,
-              "width": width, "depth": 30, "seed": seed, "status": "ok", "step": 0, "layer": np.nan}
-    values = {"chi1_measured": measured, "chi1_theory": 1.2, "chi1_layer_theory": 1.2, "q_star": 0.8,
-              "q_mid": q_mid, "chi_depends_on_q": 1.0, "loss": 1.0}
+    common = {"run_id": f"{act}_w{width}_seed{seed}", "activation": act, "weight_scale": 1.5,
+              "bias_scale": 0.0, "width": width, "depth": 30, "seed": seed, "status": "ok",
+              "step": 0, "layer": np.nan}
+    values = {"chi1_measured": measured, "chi1_theory": 1.2, "chi1_layer_theory": 1.2,
+              "q_star": 0.8, "q_mid": q_mid, "chi_depends_on_q": 1.0, "loss": 1.0}
     return [{**common, "metric": m, "value": v} for m, v in values.items()] + \
         [{**common, "layer": 1, "metric": "delta_rms", "value": 0.1}]
 
@@ -118,7 +122,8 @@ def test_summarize_decides_convergence_from_the_theory():
                          + _raw(0, 1024, 2.0, 0.9, act="gelu"))  # q_mid 12% off q*: not converged
     s = sp.summarize(table, sp.Params())
     assert len(s) == 5
-    assert s.set_index(["activation", "width", "seed"])["rel_error"][("tanh", 1024, 0)] == pytest.approx(0.005)
+    assert s.set_index(["activation", "width", "seed"])["rel_error"][
+        ("tanh", 1024, 0)] == pytest.approx(0.005)
     assert not s[s["activation"] == "gelu"]["converged"].any()
     c = _claims(s)
     assert c["chi1_matches_theory"].measured == pytest.approx(0.005)
@@ -131,5 +136,6 @@ def test_smoke_run_end_to_end(cli, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     table = load_results(tmp_path)["signal_propagation"]
     claims = sp.claims(sp.summarize(table, sp.Params()), sp.Params())
-    assert {c.claim for c in claims} == {"chi1_matches_theory[width=64]", "error_shrinks_with_width[64/32]"}
+    assert {c.claim for c in claims} == {"chi1_matches_theory[width=64]",
+                                         "error_shrinks_with_width[64/32]"}
     assert all(c.verdict not in (Verdict.ERROR, Verdict.NO_DATA) and c.n == 2 for c in claims)

@@ -56,9 +56,9 @@ def test_trainer_obeys_the_proven_softplus_bound_and_the_flow():
 def rows(label, activation, steps, slope=np.nan, beta=np.nan, z0s=Z0S, budget=BUDGET):
     out = []
     for z, st in zip(z0s, steps):
-        out.append({"seed": 0, "label": label, "activation": activation, "slope": slope, "beta": beta, "z0": z,
-                    "lr": LR, "n_points": NPTS, "max_steps": budget, "steps": st, "revived": not math.isnan(st),
-                    "slope_at_z0": 0.0})
+        out.append({"seed": 0, "label": label, "activation": activation, "slope": slope,
+                    "beta": beta, "z0": z, "lr": LR, "n_points": NPTS, "max_steps": budget,
+                    "steps": st, "revived": not math.isnan(st), "slope_at_z0": 0.0})
     return out
 
 
@@ -67,7 +67,8 @@ def true_summary():
     leaky = S.steps_to_revive(get_activation("leaky_relu", slope=0.1), Z0S, LR, BUDGET, NPTS)
     soft = S.steps_to_revive(get_activation("softplus"), Z0S, LR, BUDGET, NPTS)
     relu = S.steps_to_revive(get_activation("relu"), Z0S, LR, 200, NPTS)
-    return pd.DataFrame(rows("relu", "relu", relu) + rows("leaky_relu 0.1", "leaky_relu", leaky, slope=0.1)
+    return pd.DataFrame(rows("relu", "relu", relu)
+                        + rows("leaky_relu 0.1", "leaky_relu", leaky, slope=0.1)
                         + rows("softplus", "softplus", soft, beta=1.0))
 
 
@@ -85,8 +86,8 @@ def perturb(s, label, z0, steps):
 
 def test_true_values_pass_every_math_claim(true_summary):
     cl = claims_of(true_summary)
-    assert set(cl) == {"relu_never", "leaky_closed_form[slope=0.1]", "softplus_exp_lower_bound[beta=1]",
-                       "softplus_matches_flow[beta=1]"}
+    assert set(cl) == {"relu_never", "leaky_closed_form[slope=0.1]",
+                       "softplus_exp_lower_bound[beta=1]", "softplus_matches_flow[beta=1]"}
     assert all(c.verdict is Verdict.PASS for c in cl.values()), cl
     assert cl["relu_never"].n == len(Z0S)
     # -20 is not back within the budget, and neither is the flow: that is consistent, and checked
@@ -112,7 +113,8 @@ def test_leaky_closed_form_fails_one_step_off(true_summary, delta):
 def test_softplus_bound_fails_when_it_comes_back_too_fast(true_summary):
     s = true_summary
     bound = S.softplus_lower_bound(-7.0, 1.0, LR, NPTS)
-    c = claims_of(perturb(s, "softplus", -7.0, math.floor(bound * 0.9)))["softplus_exp_lower_bound[beta=1]"]
+    c = claims_of(perturb(s, "softplus", -7.0, math.floor(bound * 0.9)))[
+        "softplus_exp_lower_bound[beta=1]"]
     assert c.verdict is Verdict.FAIL and c.measured < 1
 
 
@@ -152,7 +154,8 @@ def test_smoke_end_to_end(cli, tmp_path):
     assert len(summary) == len(summary.drop_duplicates(["label", "z0"]))
     claims = run_claims(S.EXPERIMENT, table, params)
     assert claims and all(c.verdict is Verdict.PASS for c in claims), claims
-    assert {"relu_never", "leaky_closed_form[slope=0.1]", "softplus_matches_flow[beta=1]"} <= {c.claim for c in claims}
+    assert {"relu_never", "leaky_closed_form[slope=0.1]",
+            "softplus_matches_flow[beta=1]"} <= {c.claim for c in claims}
     assert S.EXPERIMENT.draw(table, params)
 
 
@@ -161,8 +164,8 @@ def raw_table(with_new_columns: bool) -> pd.DataFrame:
     for act, slope in (("relu", None), ("leaky_relu", 0.1)):
         a = get_activation(act, slope=slope) if slope else get_activation(act)
         for z, st in zip([-1.0, -3.0], S.steps_to_revive(a, [-1.0, -3.0], LR, 300, NPTS)):
-            common = {"run_id": act, "seed": 0, "activation": act, "slope": slope, "z0": z, "max_steps": 300,
-                      "step": 0, "layer": None, "status": "ok", "lr": 0.05}
+            common = {"run_id": act, "seed": 0, "activation": act, "slope": slope, "z0": z,
+                      "max_steps": 300, "step": 0, "layer": None, "status": "ok", "lr": 0.05}
             if with_new_columns:
                 common.update(lr=LR, n_points=NPTS)
             rows += [{**common, "metric": "steps_to_revive", "value": st},
@@ -175,5 +178,6 @@ def test_rows_from_before_the_max_criterion_are_not_judged():
     new = claims_of(S.summarize(raw_table(True), S.Params(n_points=NPTS, lr=LR)))
     assert new["leaky_closed_form[slope=0.1]"].verdict is Verdict.PASS
     old = claims_of(S.summarize(raw_table(False), S.Params(n_points=NPTS, lr=LR)))
-    assert old["leaky_relu_reference"].verdict is Verdict.NO_DATA and "rerun" in old["leaky_relu_reference"].detail
+    assert (old["leaky_relu_reference"].verdict is Verdict.NO_DATA
+            and "rerun" in old["leaky_relu_reference"].detail)
     assert "leaky_closed_form[slope=0.1]" not in old and old["relu_never"].verdict is Verdict.PASS

@@ -1,4 +1,5 @@
-"""Bad input: one clear line naming the key (and the valid choices), non-zero exit, nothing written."""
+"""Bad input: one clear line naming the key (and the valid choices), non-zero exit, nothing
+written."""
 
 import pytest
 import torch
@@ -14,17 +15,23 @@ CASES = [
     (["model.weight_scale=-1.5"], "model.weight_scale=-1.5: must be > 0"),
     (["trainer.lr=-0.1"], "trainer.lr=-0.1"),
     (["trainer.lr=0"], "trainer.lr=0"),
-    (["trainer.lr=fast"], "trainer.lr=fast: Value 'fast' of type 'str' could not be converted to Float"),
-    (["trainer.device=tpu"], "trainer.device=tpu: Invalid value 'tpu', expected one of [auto, cpu, cuda]"),
-    (["model.depth=abc"], "model.depth=abc: Value 'abc' of type 'str' could not be converted to Integer"),
+    (["trainer.lr=fast"],
+     "trainer.lr=fast: Value 'fast' of type 'str' could not be converted to Float"),
+    (["trainer.device=tpu"],
+     "trainer.device=tpu: Invalid value 'tpu', expected one of [auto, cpu, cuda]"),
+    (["model.depth=abc"],
+     "model.depth=abc: Value 'abc' of type 'str' could not be converted to Integer"),
     (["activation.slope=steep"], "activation.slope=steep"),
     (["model.dept=3"], "model.dept: no such key; valid keys: depth, width"),
     (["+model.dept=3"], "model.dept: no such key; valid keys: depth, width"),
     (["+params.nope=1"], "params.nope: no such key; valid keys: none"),  # gradient_flow has none
-    (["experiment=gelu_approx", "+params.nope=1"], "params.nope: no such key; valid keys: z_max, points"),
-    (["model.init=xavier"], "model.init=xavier: Invalid value 'xavier', expected one of [gaussian, orthogonal]"),
+    (["experiment=gelu_approx", "+params.nope=1"],
+     "params.nope: no such key; valid keys: z_max, points"),
+    (["model.init=xavier"],
+     "model.init=xavier: Invalid value 'xavier', expected one of [gaussian, orthogonal]"),
     (["model.depth=["], "model.depth=[: cannot parse"),
-    (["task=imagenet"], "task=imagenet: no such option; valid choices: digits, mnist1d, sine, teacher, xor"),
+    (["task=imagenet"],
+     "task=imagenet: no such option; valid choices: digits, mnist1d, sine, teacher, xor"),
     (["trainer=fast"], "trainer=fast: no such option; valid choices: default"),
     (["experiment=nope"], "experiment=nope: no such option; valid choices: born_dead, continual"),
     (["-m", "activation=relu,relu6"], "activation=relu6: no such option"),
@@ -33,19 +40,23 @@ CASES = [
     (["-m", "activation=relu,tanh", "trainer.lr=0.1,0"], "trainer.lr=0"),
     # non-finite floats, out-of-range seeds, unrepresentable rates, impossible sizes
     (["model.weight_scale=inf"], "model.weight_scale=inf: must be a finite number"),
-    (["activation=leaky_relu", "activation.slope=nan"], "activation.slope=nan: must be a finite number"),
+    (["activation=leaky_relu", "activation.slope=nan"],
+     "activation.slope=nan: must be a finite number"),
     (["task.noise=-inf"], "task.noise=-inf: must be a finite number"),
     (["seed=-1"], "seed=-1: must be an integer in [0, 2^32 - 1]"),
     (["seed=4294967296"], "seed=4294967296: must be an integer in [0, 2^32 - 1]"),
     (["trainer.lr=1e308"], "trainer.lr=1e+308: not representable in trainer.dtype=float32"),
     (["model.width=100000", "model.depth=100000"], "GiB"),
     # experiment choices are typed: a bad one stops the sweep before its first job
-    (["-m", "experiment=dead_relu", "params.cause=lr,foo"], "params.cause=foo: Invalid value 'foo', expected one of [lr, bias, narrow]"),
-    (["experiment=continual", "params.head=both"], "params.head=both: Invalid value 'both', expected one of [task, shared]"),
+    (["-m", "experiment=dead_relu", "params.cause=lr,foo"],
+     "params.cause=foo: Invalid value 'foo', expected one of [lr, bias, narrow]"),
+    (["experiment=continual", "params.head=both"],
+     "params.head=both: Invalid value 'both', expected one of [task, shared]"),
 ]
 
 
-@pytest.mark.parametrize("overrides,needle", CASES, ids=lambda c: " ".join(c) if isinstance(c, list) else "")
+@pytest.mark.parametrize("overrides,needle", CASES,
+                         ids=lambda c: " ".join(c) if isinstance(c, list) else "")
 def test_bad_config_fails_cleanly(cli, tmp_path, overrides, needle):
     out = tmp_path / "out"
     r = cli(*overrides, f"out_dir={out}", "trainer.steps=1")

@@ -10,19 +10,23 @@ from experiments.continual import make_sequence
 
 
 def test_split_sequence_masks_and_classes(tmp_path):
-    base = make_task(TaskConfig(name="digits", n_train=600, n_test=200, in_dim=64, out_dim=10), tmp_path)
+    base = make_task(TaskConfig(name="digits", n_train=600, n_test=200, in_dim=64, out_dim=10),
+                     tmp_path)
     seq = make_sequence(base, SimpleNamespace(sequence="split", head="task", n_tasks=0), seed=0)
     assert len(seq) == 5
     for k, (task, mask) in enumerate(seq):
         assert set(task.y_train.unique().tolist()) == {2 * k, 2 * k + 1}
         assert torch.isinf(mask).sum() == 8 and mask[2 * k] == 0 and mask[2 * k + 1] == 0
-    shared = make_sequence(base, SimpleNamespace(sequence="split", head="shared", n_tasks=0), seed=0)
+    shared = make_sequence(base, SimpleNamespace(sequence="split", head="shared", n_tasks=0),
+                           seed=0)
     assert all((m == 0).all() for _, m in shared)
 
 
 def test_permuted_sequence_is_a_permutation(tmp_path):
-    base = make_task(TaskConfig(name="digits", n_train=300, n_test=100, in_dim=64, out_dim=10), tmp_path)
-    seq = make_sequence(base, SimpleNamespace(sequence="permuted", head="shared", n_tasks=3), seed=1)
+    base = make_task(TaskConfig(name="digits", n_train=300, n_test=100, in_dim=64, out_dim=10),
+                     tmp_path)
+    seq = make_sequence(base, SimpleNamespace(sequence="permuted", head="shared", n_tasks=3),
+                        seed=1)
     assert torch.equal(seq[0][0].x_train, base.x_train)
     x1 = seq[1][0].x_train
     assert not torch.equal(x1, base.x_train)

@@ -44,12 +44,14 @@ def test_batched_seeds_on_cuda_match_cpu():
 
     out = {}
     for device in ("cpu", "cuda"):
-        cfg = compose(["experiment=gradient_flow", "scale=smoke", "activation=tanh", "model.depth=4",
-                       "trainer.steps=20", "trainer.log_every=10", "trainer.dtype=float64"])
+        cfg = compose(["experiment=gradient_flow", "scale=smoke", "activation=tanh",
+                       "model.depth=4", "trainer.steps=20", "trainer.log_every=10",
+                       "trainer.dtype=float64"])
         task = build_task(cfg, torch.device(device))
         seeds = [0, 1, 2]
         results = train_many([build_model(cfg, task, s) for s in seeds], task, cfg.trainer, seeds)
-        out[device] = [{(r["step"], r["layer"], r["metric"]): r["value"] for r in res.rows} for res in results]
+        out[device] = [{(r["step"], r["layer"], r["metric"]): r["value"] for r in res.rows}
+                       for res in results]
     for cpu, cuda in zip(out["cpu"], out["cuda"]):
         assert cpu.keys() == cuda.keys()
         for key, v in cpu.items():

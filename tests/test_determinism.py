@@ -40,7 +40,8 @@ def test_batched_seeds_same_bytes(tmp_path):
         runs = sorted((tmp_path / str(i) / "runs" / "saturation").iterdir())
         outs.append({r.name: (r / "metrics.csv").read_bytes() for r in runs})
     assert outs[0] == outs[1] and len(outs[0]) == 3
-    solo = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seed=1", "trainer.steps=12"])
+    solo = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seed=1",
+                    "trainer.steps=12"])
     assert name_of(solo, "saturation") in outs[0]
 
 

@@ -1,4 +1,5 @@
-"""Keys that do nothing are visible: one warning line, and they never enter a run's name or table."""
+"""Keys that do nothing are visible: one warning line, and they never enter a run's name or
+table."""
 
 import pandas as pd
 
@@ -16,7 +17,8 @@ def _name(overrides, experiment):
 
 
 def test_unread_keys_do_not_change_the_run_name():
-    assert _name(["activation=relu", "activation.slope=0.3"], "gradient_flow") == _name(["activation=relu"], "gradient_flow")
+    assert _name(["activation=relu", "activation.slope=0.3"],
+                 "gradient_flow") == _name(["activation=relu"], "gradient_flow")
     assert _name(["activation=leaky_relu", "activation.slope=0.3"], "gradient_flow") != \
         _name(["activation=leaky_relu"], "gradient_flow")
     assert _name(["model.depth=7"], "nonmonotonic") == _name([], "nonmonotonic")
@@ -25,15 +27,17 @@ def test_unread_keys_do_not_change_the_run_name():
 
 
 def test_no_effect_names_the_key_and_why():
-    cfg = compose(["experiment=gradient_flow", "activation=relu", "activation.slope=0.3", "model.depth=3"])
-    lines = no_effect(["activation=relu", "activation.slope=0.3", "model.depth=3"], cfg, "gradient_flow",
-                      EXPERIMENTS["gradient_flow"].reads)
-    assert lines == ["activation.slope=0.3: activation relu does not read slope, so this has no effect "
-                     "(kept out of the run name and table)"]
+    cfg = compose(["experiment=gradient_flow", "activation=relu", "activation.slope=0.3",
+                   "model.depth=3"])
+    lines = no_effect(["activation=relu", "activation.slope=0.3", "model.depth=3"], cfg,
+                      "gradient_flow", EXPERIMENTS["gradient_flow"].reads)
+    assert lines == ["activation.slope=0.3: activation relu does not read slope, so this has no "
+                     "effect (kept out of the run name and table)"]
     cfg = compose(["experiment=nonmonotonic", "model.depth=7", "trainer.device=cpu"])
     lines = no_effect(["model.depth=7", "trainer.device=cpu", "seed=3"], cfg, "nonmonotonic",
                       EXPERIMENTS["nonmonotonic"].reads)
-    assert len(lines) == 1 and lines[0].startswith("model.depth=7: experiment nonmonotonic does not read model.*")
+    assert len(lines) == 1 and lines[0].startswith(
+        "model.depth=7: experiment nonmonotonic does not read model.*")
 
 
 def test_a_single_run_warns_once_and_keeps_the_key_out_of_its_table(cli, tmp_path):

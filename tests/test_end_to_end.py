@@ -24,10 +24,12 @@ def test_every_experiment_config_runs(cli, tmp_path):
     for exp in EXPERIMENTS:
         runs = list((out / "runs" / exp).iterdir())
         assert runs, exp
-        smoke = yaml.safe_load((ROOT / "configs" / "scale" / "by_experiment" / f"smoke_{exp}.yaml").read_text())
+        smoke = yaml.safe_load((ROOT / "configs" / "scale" / "by_experiment"
+                                / f"smoke_{exp}.yaml").read_text())
         grid = ((smoke or {}).get("hydra") or {}).get("sweeper", {}).get("params", {})
         if "activation" in grid:  # the runs' activations are this experiment's own, no others
-            ran = {yaml.safe_load((run / "config.yaml").read_text())["activation"]["name"] for run in runs}
+            ran = {yaml.safe_load((run / "config.yaml").read_text())["activation"]["name"]
+                   for run in runs}
             assert ran == set(str(grid["activation"]).split(",")), exp
         for run in runs:
             summary = json.loads((run / "summary.json").read_text())
@@ -41,9 +43,11 @@ def test_every_experiment_config_runs(cli, tmp_path):
 
 
 def test_smoke_pipeline(tmp_path):
-    """What `make figures` does, at smoke scale: every experiment's grid, tables, figures, claims."""
+    """What `make figures` does, at smoke scale: every experiment's grid, tables, figures,
+    claims."""
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "scripts/run_all.py", "--out", str(out), "--scale", "smoke"],
+    r = subprocess.run([sys.executable, "scripts/run_all.py", "--out", str(out),
+                        "--scale", "smoke"],
                        cwd=ROOT, capture_output=True, text=True, timeout=900,
                        env={**__import__("os").environ, "CI": "true"})
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

@@ -49,7 +49,8 @@ def test_tanh_chi1_against_quad_and_root_finding(sw, sb):
         return sw**2 * _quad_expect(lambda u: math.tanh(u) ** 2, q) + sb**2 - q
 
     q_star = brentq(gap, 1e-6, sw**2 + sb**2 + 1.0, xtol=1e-14)
-    expected = sw**2 * _quad_expect(lambda u: (2 * math.exp(-abs(u)) / (1 + math.exp(-2 * abs(u)))) ** 4, q_star)
+    expected = sw**2 * _quad_expect(
+        lambda u: (2 * math.exp(-abs(u)) / (1 + math.exp(-2 * abs(u)))) ** 4, q_star)
     act = get_activation("tanh")
     # 200-node Gauss-Hermite on tanh (complex poles at i pi / (2 sqrt q)) is good to ~1e-8 in q*
     # and ~1e-6 in chi_1 at sw = 2.5 (mpmath agrees with quad to 1e-15); the claims need 1e-2

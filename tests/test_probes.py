@@ -88,7 +88,8 @@ def test_stacked_probe_equals_layer_by_layer():
     for i, ((z, h), layer, g) in enumerate(zip(record, net.layers, gz), start=1):
         assert got[(i, "grad_norm")] == pytest.approx(layer.weight.grad.norm().item(), rel=1e-5)
         assert got[(i, "delta_rms")] == pytest.approx(g.pow(2).mean().sqrt().item(), rel=1e-5)
-        assert got[(i, "act_rms")] == pytest.approx(h.detach().pow(2).mean().sqrt().item(), rel=1e-5)
+        assert got[(i, "act_rms")] == pytest.approx(h.detach().pow(2).mean().sqrt().item(),
+                                                    rel=1e-5)
         if i <= 4:
             d = act.deriv(z.detach())
             assert got[(i, "saturated_fraction")] == pytest.approx(

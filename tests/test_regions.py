@@ -44,7 +44,8 @@ def test_agrees_with_dense_sampling(seed):
 
 def test_fold_is_exact():
     torch.manual_seed(0)
-    net = MLP(4, 2, ModelConfig(depth=6, width=8, bias_scale=0.5), get_activation("linear", slope=0.8)).double()
+    net = MLP(4, 2, ModelConfig(depth=6, width=8, bias_scale=0.5),
+              get_activation("linear", slope=0.8)).double()
     w, b = fold(net, 0.8)
     x = torch.randn(50, 4, dtype=torch.float64)
     torch.testing.assert_close(net(x), x @ w.T + b, rtol=1e-12, atol=1e-12)

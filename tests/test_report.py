@@ -41,7 +41,8 @@ def _fake():
             math_claim(experiment="fake", claim="pipes[a|b]", statement="x | y", measured=0.01,
                        expected="|measured/theory - 1| <= 0.03", ok=True, n=4),
             empirical(experiment="fake", claim="slope", statement="d ln(steps) / d ln|z0| ~ 1",
-                      rule=within(0.8, 1.2), evidence=over_seeds([0.9, 1.0, 1.1, math.nan], within(0.8, 1.2)),
+                      rule=within(0.8, 1.2),
+                      evidence=over_seeds([0.9, 1.0, 1.1, math.nan], within(0.8, 1.2)),
                       detail="<script>alert(1)</script>"),
         ]
 

@@ -18,7 +18,8 @@ def _same_rows(solo, batched, where):
     equal up to float rounding."""
     assert len(solo) == len(batched), where
     for a, b in zip(solo, batched):
-        assert {k: v for k, v in a.items() if k != "value"} == {k: v for k, v in b.items() if k != "value"}, where
+        assert ({k: v for k, v in a.items() if k != "value"}
+                == {k: v for k, v in b.items() if k != "value"}), where
         if math.isfinite(a["value"]) and abs(a["value"]) < 1e6:
             assert b["value"] == pytest.approx(a["value"], rel=1e-3, abs=1e-5), (where, a)
 
@@ -32,7 +33,8 @@ CASES = [(name, []) for name in BATCHING] + [("continual", ["params.sequence=per
                                              ("gradient_chain", ["activation=linear"])]
 
 
-@pytest.mark.parametrize("name,extra", CASES, ids=lambda c: " ".join(c) if isinstance(c, list) else c)
+@pytest.mark.parametrize("name,extra", CASES,
+                         ids=lambda c: " ".join(c) if isinstance(c, list) else c)
 def test_run_seeds_equals_run(name, extra, tmp_path):
     module = EXPERIMENTS[name]
     cfg = compose([f"experiment={name}", "scale=smoke", f"out_dir={tmp_path}", *extra])
@@ -40,6 +42,7 @@ def test_run_seeds_equals_run(name, extra, tmp_path):
     batched = module.run_seeds(cfg, torch.device("cpu"), seeds)
     assert sorted(batched) == seeds
     for s in seeds:
-        solo = module.run(compose([f"experiment={name}", "scale=smoke", f"seed={s}", f"out_dir={tmp_path}", *extra]),
+        solo = module.run(compose([f"experiment={name}", "scale=smoke", f"seed={s}",
+                                   f"out_dir={tmp_path}", *extra]),
                           torch.device("cpu"))
         _same_rows(solo.rows, batched[s].rows, (name, s))

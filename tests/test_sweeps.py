@@ -32,7 +32,8 @@ def _sweep_until(out, n_done: int, **popen) -> subprocess.Popen:
 
 def test_killed_sweep_resumes_with_every_result_once(cli, tmp_path):
     out = tmp_path / "out"
-    proc = _sweep_until(out, 3, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = _sweep_until(out, 3, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                        start_new_session=True)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = len(_summaries(out))
@@ -42,13 +43,15 @@ def test_killed_sweep_resumes_with_every_result_once(cli, tmp_path):
     assert (r.stdout + r.stderr).count("skip gradient_flow/") >= done_before
     runs = list((out / "runs" / "gradient_flow").iterdir())
     assert len(runs) == 12
-    assert all(json.loads((p / "summary.json").read_text())["status"] in ("ok", "diverged") for p in runs)
+    assert all(json.loads((p / "summary.json").read_text())["status"] in ("ok", "diverged")
+               for p in runs)
     table = pd.read_csv(out / "results" / "gradient_flow.csv")
     assert table["run_id"].nunique() == 12
     assert not table.duplicated(["run_id", "step", "layer", "metric"]).any()
 
 
-# the sweep's tanh runs crash (a bug, a node failure); the rest must land and a rerun redo only those
+# the sweep's tanh runs crash (a bug, a node failure); the rest must land and a rerun redo only
+# those
 CRASHING_TANH = """
 import sys
 from dataclasses import replace
@@ -72,7 +75,8 @@ def test_a_crashing_run_is_recorded_and_redone_on_rerun(cli, tmp_path):
     r = subprocess.run([sys.executable, "-c", CRASHING_TANH, *SWEEP, f"out_dir={out}"], cwd=ROOT,
                        capture_output=True, text=True, env={**os.environ, "CI": "true"})
     assert r.returncode == 1  # the sweep finished, but says that some runs failed
-    assert r.stderr.strip().splitlines()[-1].startswith("error: 4 run(s) failed, e.g. gradient_flow/tanh_")
+    assert r.stderr.strip().splitlines()[-1].startswith(
+        "error: 4 run(s) failed, e.g. gradient_flow/tanh_")
     assert "RuntimeError: simulated crash" in r.stderr.strip().splitlines()[-1]
     status = {p.parent.name: json.loads(p.read_text()) for p in _summaries(out)}
     assert len(status) == 12, r.stderr[-2000:]
@@ -100,8 +104,8 @@ def test_ctrl_c_says_how_to_resume(cli, tmp_path):
 
 
 def test_collect_skips_corrupt_and_unfinished_runs(cli, tmp_path):
-    assert cli("-m", "experiment=gradient_flow", "scale=smoke", "activation=relu,tanh", "model.depth=2",
-               "model.weight_scale=1.0", f"out_dir={tmp_path}").returncode == 0
+    assert cli("-m", "experiment=gradient_flow", "scale=smoke", "activation=relu,tanh",
+               "model.depth=2", "model.weight_scale=1.0", f"out_dir={tmp_path}").returncode == 0
     a, b = sorted((tmp_path / "runs" / "gradient_flow").iterdir())
     text = (a / "metrics.csv").read_text()
     (a / "metrics.csv").write_text(text[: len(text) // 2])  # truncated
@@ -121,13 +125,14 @@ def test_collect_skips_corrupt_and_unfinished_runs(cli, tmp_path):
 def test_unknown_launcher(cli, tmp_path):
     r = cli("-m", "hydra/launcher=nope", f"out_dir={tmp_path}")
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.strip() == ("error: hydra/launcher=nope: no such option; valid choices: basic, joblib, "
-                                "slurm, submitit_local, submitit_slurm")
+    assert r.stderr.strip() == ("error: hydra/launcher=nope: no such option; valid choices: "
+                                "basic, joblib, slurm, submitit_local, submitit_slurm")
 
 
 def test_submitit_local_then_collect(cli, tmp_path):
-    r = cli("-m", "experiment=gradient_flow", "scale=smoke", "activation=relu,tanh", "model.depth=2",
-            "model.weight_scale=1.0", "hydra/launcher=submitit_local", f"out_dir={tmp_path}")
+    r = cli("-m", "experiment=gradient_flow", "scale=smoke", "activation=relu,tanh",
+            "model.depth=2", "model.weight_scale=1.0", "hydra/launcher=submitit_local",
+            f"out_dir={tmp_path}")
     assert r.returncode == 0, r.stderr[-2000:]
     table = pd.read_csv(tmp_path / "results" / "gradient_flow.csv")
     assert table["run_id"].nunique() == 2 and (table["status"] == "ok").all()
@@ -138,20 +143,21 @@ def test_slurm_launcher_config_takes_the_documented_overrides(cli):
     import yaml
 
     r = cli("experiment=gradient_flow", "hydra/launcher=slurm", "hydra.launcher.partition=gpu",
-            "hydra.launcher.timeout_min=120", "hydra.launcher.cpus_per_task=4", "hydra.launcher.gpus_per_node=1",
-            "--cfg", "hydra", "-p", "hydra.launcher")
+            "hydra.launcher.timeout_min=120", "hydra.launcher.cpus_per_task=4",
+            "hydra.launcher.gpus_per_node=1", "--cfg", "hydra", "-p", "hydra.launcher")
     assert r.returncode == 0, r.stderr
     launcher = yaml.safe_load(r.stdout)
     assert launcher["_target_"].endswith("submitit_launcher.SlurmLauncher")
-    assert (launcher["partition"], launcher["timeout_min"], launcher["cpus_per_task"], launcher["gpus_per_node"]) == \
-        ("gpu", 120, 4, 1)
+    assert (launcher["partition"], launcher["timeout_min"], launcher["cpus_per_task"],
+            launcher["gpus_per_node"]) == ("gpu", 120, 4, 1)
 
 
 def test_fold_seeds():
     from hydra_plugins.actlab_sweeper.actlab_sweeper import fold_seeds
 
     jobs = [["a=1", "seed=0"], ["a=1", "seed=1"], ["a=2", "seed=0"], ["a=2", "seed=1"], ["b=3"]]
-    assert fold_seeds(jobs) == [["a=1", "seed=0", "seeds=[0,1]"], ["a=2", "seed=0", "seeds=[0,1]"], ["b=3"]]
+    assert fold_seeds(jobs) == [["a=1", "seed=0", "seeds=[0,1]"], ["a=2", "seed=0", "seeds=[0,1]"],
+                                ["b=3"]]
     assert fold_seeds([["a=1", "seed=4"]]) == [["a=1", "seed=4"]]  # a single seed stays a plain run
 
 
@@ -168,8 +174,8 @@ def test_seed_sweep_is_one_batched_job_and_resumes(cli, tmp_path):
     assert "skip gradient_flow/tanh_d3" in log and "and 1 more seeds, batched" in log
     runs = sorted((tmp_path / "runs" / "gradient_flow").iterdir())
     assert len(runs) == 3
-    summaries = {json.loads((p / "summary.json").read_text())["run_id"]: json.loads((p / "summary.json").read_text())
-                 for p in runs}
+    summaries = {json.loads((p / "summary.json").read_text())["run_id"]:
+                 json.loads((p / "summary.json").read_text()) for p in runs}
     assert sorted(s.get("seeds_batched", 1) for s in summaries.values()) == [1, 2, 2]
     table = pd.read_csv(tmp_path / "results" / "gradient_flow.csv")
     assert sorted(table["seed"].unique()) == [0, 1, 2]

@@ -36,7 +36,8 @@ class ActlabSweeperConf(BasicSweeperConf):
     group_seeds: bool = True
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name="actlab", node=ActlabSweeperConf, provider="actlab")
+ConfigStore.instance().store(group="hydra/sweeper", name="actlab", node=ActlabSweeperConf,
+                             provider="actlab")
 
 
 def _key(override: str) -> str:
@@ -92,13 +93,16 @@ class ActlabSweeper(BasicSweeper):
         cli_keys = {_key(o.input_line) for o in cli}
         jobs = []
         for (choice,) in BasicSweeper.split_arguments(swept, None)[0]:
-            own = loader.load_sweep_config(master_config=self.config, sweep_overrides=[*fixed, choice])
-            grid = [f"{k}={v}" for k, v in (own.hydra.sweeper.params or {}).items() if k not in cli_keys]
+            own = loader.load_sweep_config(master_config=self.config,
+                                           sweep_overrides=[*fixed, choice])
+            grid = [f"{k}={v}" for k, v in (own.hydra.sweeper.params or {}).items()
+                    if k not in cli_keys]
             args = [choice, *grid, *(o.input_line for o in rest)]
             jobs += BasicSweeper.split_arguments(parser.parse_overrides(args), None)[0]
         return jobs
 
-    def split_arguments(self, overrides: list[Override], max_batch_size: int | None) -> list[list[list[str]]]:
+    def split_arguments(self, overrides: list[Override],
+                        max_batch_size: int | None) -> list[list[list[str]]]:
         jobs = self._per_experiment_jobs() or BasicSweeper.split_arguments(overrides, None)[0]
         if self.group_seeds:
             jobs = fold_seeds(jobs)
@@ -111,7 +115,8 @@ class ActlabSweeper(BasicSweeper):
 
         loader = self.hydra_context.config_loader
         for overrides in batch:
-            cfg = loader.load_sweep_config(master_config=self.config, sweep_overrides=list(overrides))
+            cfg = loader.load_sweep_config(master_config=self.config,
+                                           sweep_overrides=list(overrides))
             with open_dict(cfg):
                 cfg.pop("hydra", None)  # the job's own config, as the task function sees it
             validate(cfg)
