@@ -25,13 +25,23 @@ def unread_activation_keys(name: str) -> list[str]:
     return [k for k in ACTIVATION_KEYS if k not in USES.get(name, ())]
 
 
+def read_keys(group: str, reads: tuple[str, ...]) -> list[str]:
+    """The keys of `group` an experiment reads one by one ("trainer.dtype" -> ["dtype"])."""
+    return [r.partition(".")[2] for r in reads if r.partition(".")[0] == group and "." in r]
+
+
 def effective_config(cfg: DictConfig, reads: tuple[str, ...]) -> dict:
     """The config as a plain dict without runner keys, groups the experiment does not read and
     activation parameters the chosen activation does not read."""
     d = copy.deepcopy(config_dict(cfg))
     for group in SHARED_GROUPS:
-        if group not in reads:
-            d.pop(group, None)
+        if group in reads or group not in d:
+            continue
+        keys = read_keys(group, reads)
+        if keys:  # only some keys of this group are read: keep those
+            d[group] = {k: v for k, v in d[group].items() if k in keys}
+        else:
+            d.pop(group)
     if "activation" in d:
         for key in unread_activation_keys(d["activation"].get("name")):
             d["activation"].pop(key, None)
@@ -53,9 +63,14 @@ def no_effect(overrides: list[str], cfg: DictConfig, experiment: str,
         group, _, sub = key.partition(".")
         if key in RUNNER_KEYS or group in RUNNER_KEYS or group not in SHARED_GROUPS:
             continue
-        if group not in reads:
+        keys = read_keys(group, reads)
+        if group not in reads and not keys:
             lines.append(f"{ov}: experiment {experiment} does not read {group}.*, so this has no "
                          "effect (kept out of the run name and table)")
+        elif group not in reads and sub not in keys:
+            only = ", ".join(f"{group}.{k}" for k in keys)
+            lines.append(f"{ov}: experiment {experiment} reads only {only} of {group}, so this has "
+                         "no effect (kept out of the run name and table)")
         elif group == "activation" and sub in unread_activation_keys(cfg.activation.name):
             lines.append(f"{ov}: activation {cfg.activation.name} does not read {sub}, "
                          "so this has no effect (kept out of the run name and table)")

@@ -28,11 +28,12 @@ class Experiment:
     summarize: Callable  # summarize(table, params) -> DataFrame, one row per seed per condition
     claims: Callable  # claims(summary, params) -> list[actlab.claims.Claim]
     figures: str  # "module:function"; function(table, params) -> {name: matplotlib Figure}
-    reads: tuple[str, ...] = SHARED_GROUPS  # shared config groups its runs read
+    # the shared config its runs read: a whole group ("model") or one key of it ("trainer.dtype")
+    reads: tuple[str, ...] = SHARED_GROUPS
     run_seeds: Callable | None = None  # run_seeds(cfg, device, seeds) -> {seed: RunResult}
 
     def __post_init__(self):
-        unknown = [g for g in self.reads if g not in SHARED_GROUPS]
+        unknown = [g for g in self.reads if g.partition(".")[0] not in SHARED_GROUPS]
         if unknown:
             raise ValueError(f"{self.name}: reads unknown groups {unknown}; valid: {SHARED_GROUPS}")
 

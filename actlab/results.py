@@ -81,10 +81,10 @@ def run_name(effective: dict) -> str:
     parts = []
     if "activation" in effective:
         parts.append(effective["activation"]["name"])
-    if "model" in effective:
-        m = effective["model"]
+    m = effective.get("model", {})
+    if {"depth", "width", "weight_scale"} <= m.keys():
         parts.append(f"d{m['depth']}_w{m['width']}_s{m['weight_scale']:g}")
-    if "task" in effective:
+    if "name" in effective.get("task", {}):
         parts.append(effective["task"]["name"])
     return "_".join(parts + [f"seed{effective['seed']}", digest])
 

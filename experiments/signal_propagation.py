@@ -277,5 +277,5 @@ EXPERIMENT = Experiment(
     claims=claims,
     figures="experiments.figures.signal_propagation:figures",
     # activation, model, task; of trainer only dtype (no training)
-    reads=("activation", "model", "task", "trainer"),
+    reads=("activation", "model", "task", "trainer.dtype"),  # probes at init: no training
 )

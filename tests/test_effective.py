@@ -48,3 +48,16 @@ def test_a_single_run_warns_once_and_keeps_the_key_out_of_its_table(cli, tmp_pat
     (run,) = (tmp_path / "runs" / "nonmonotonic").iterdir()
     df = pd.read_csv(run / "metrics.csv")
     assert df["depth"].isna().all() and df["width"].isna().all()
+
+
+def test_an_experiment_can_read_single_keys_of_a_group():
+    """signal_propagation probes at initialization: of the trainer it reads only the dtype."""
+    reads = EXPERIMENTS["signal_propagation"].reads
+    assert "trainer.dtype" in reads and "trainer" not in reads
+    assert _name(["trainer.lr=0.5"], "signal_propagation") == _name([], "signal_propagation")
+    assert _name(["trainer.dtype=float64"], "signal_propagation") != _name([], "signal_propagation")
+    cfg = compose(["experiment=signal_propagation", "trainer.lr=0.5"])
+    overrides = ["trainer.lr=0.5", "trainer.dtype=float64"]
+    (line,) = no_effect(overrides, cfg, "signal_propagation", reads)
+    assert line.startswith(
+        "trainer.lr=0.5: experiment signal_propagation reads only trainer.dtype")
