@@ -116,17 +116,22 @@ def hardware(steps: int, device) -> list[dict]:
              "better": "higher", "detail": f"{rate / 1e9:.1f} vs {peak / 1e9:.1f} GFLOP/s"}]
 
 
+def _seed_setup(steps: int, device):
+    """The seed-batching benchmarks' shared setting: K = 32 seeds of depth 10, width 32, batch 128
+    on a 4096-example teacher task."""
+    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256,
+                                in_dim=16)).to(device, torch.float32)
+    cfg = ModelConfig(depth=10, width=32, weight_scale=2**0.5)
+    tc = TrainerConfig(steps=steps, lr=0.01, batch_size=128, log_every=steps, probes=False)
+    return 32, task, cfg, get_activation("relu"), tc
+
+
 def batched_seeds(steps: int, device) -> list[dict]:
     """K = 32 seeds of depth 10, width 32, batch 128: one batched run vs 32 sequential bare
     loops."""
     from actlab.batched import train_many
 
-    k = 32
-    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256,
-                                in_dim=16)).to(device, torch.float32)
-    cfg = ModelConfig(depth=10, width=32, weight_scale=2**0.5)
-    act = get_activation("relu")
-    tc = TrainerConfig(steps=steps, lr=0.01, batch_size=128, log_every=steps, probes=False)
+    k, task, cfg, act, tc = _seed_setup(steps, device)
 
     def sequential():
         for s in range(k):
@@ -237,12 +242,7 @@ def vmap_engine(steps: int, device) -> list[dict]:
 
     from actlab.batched import train_many
 
-    k = 32
-    task = make_task(TaskConfig(name="teacher", n_train=4096, n_test=256,
-                                in_dim=16)).to(device, torch.float32)
-    cfg = ModelConfig(depth=10, width=32, weight_scale=2**0.5)
-    act = get_activation("relu")
-    tc = TrainerConfig(steps=steps, lr=0.01, batch_size=128, log_every=steps, probes=False)
+    k, task, cfg, act, tc = _seed_setup(steps, device)
 
     def models():
         out = []
