@@ -279,6 +279,21 @@ def paired(summary: pd.DataFrame, value: str, by: str, a, b,
     return (left[both] - right[both]).sort_index()
 
 
+def by_setting(table: pd.DataFrame, columns) -> list[tuple[str, pd.DataFrame]]:
+    """(claim-id suffix, rows) for each combination of the `columns` that vary in `table`, so a
+    claim is judged within one setting, never across pooled ones: [("", table)] when none vary,
+    else e.g. (",lr=0.1", rows at lr 0.1)."""
+    varying = [c for c in columns if c in table.columns and table[c].nunique(dropna=False) > 1]
+    if not varying:
+        return [("", table)]
+    out = []
+    for key, g in table.groupby(varying, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        out.append(("".join(f",{c}={v:g}" if isinstance(v, (int, float, np.number)) else f",{c}={v}"
+                            for c, v in zip(varying, key)), g))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Tables
 

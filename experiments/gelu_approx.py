@@ -27,6 +27,7 @@ from actlab.activations import get_activation
 from actlab.claims import (
     Claim,
     Kind,
+    by_setting,
     empirical,
     equivalent,
     math_claim,
@@ -240,19 +241,6 @@ SETTINGS = ("task", "depth", "width", "weight_scale", "init", "bias_scale", "opt
             "steps", "batch_size", "dtype")
 
 
-def _settings(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(id suffix, rows) per combination of the SETTINGS that vary ("" and every row if none)."""
-    varying = [c for c in SETTINGS if c in summary.columns and summary[c].nunique(dropna=False) > 1]
-    if not varying:
-        return [("", summary)]
-    out = []
-    for key, g in summary.groupby(varying, dropna=False, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        out.append(("".join(f",{c}={v:g}" if isinstance(v, (int, float, np.number)) else f",{c}={v}"
-                            for c, v in zip(varying, key)), g))
-    return out
-
-
 def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     p = params or Params()
     T = THRESHOLDS
@@ -321,7 +309,7 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     # same training: equivalence of the paired final test loss
     st = ("Training with the approximation gives the same final test loss as exact GELU "
           "(paired by seed).")
-    for where, g in _settings(summary):
+    for where, g in by_setting(summary, SETTINGS):
         out += _same_training(g, where, st)
     return out
 

@@ -22,6 +22,7 @@ from actlab.claims import (
     Claim,
     Kind,
     below,
+    by_setting,
     empirical,
     math_claim,
     no_data,
@@ -146,7 +147,7 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     else:
         depth = int(sig["depth"].max())
         for sc, gs in sig[sig["depth"] == depth].groupby("weight_scale"):
-            for tag, g in _conditions(gs):
+            for tag, g in by_setting(gs, OTHER_CONDITIONS):
                 out.append(empirical(
                     experiment=NAME, claim=f"vanishing_sigmoid[depth={depth},s={sc:g}{tag}]",
                     statement=statement, rule=rule,
@@ -167,7 +168,7 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
                            why="no relu runs at weight_scale sqrt(2)"))
     else:
         depth = int(relu["depth"].max())
-        for tag, g in _conditions(relu[relu["depth"] == depth]):
+        for tag, g in by_setting(relu[relu["depth"] == depth], OTHER_CONDITIONS):
             out.append(empirical(
                 experiment=NAME, claim=f"relu_he_preserved[depth={depth}{tag}]",
                 statement=statement, rule=rule,
@@ -180,20 +181,6 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
 # Settings a grid may vary besides activation, weight scale and depth: the interval of a claim is
 # over the seeds of one of them (one row per seed), never over several pooled together.
 OTHER_CONDITIONS = ("init", "width")
-
-
-def _conditions(d: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(id suffix, rows) per combination of the OTHER_CONDITIONS that vary in `d` (suffix "" and
-    all rows when none varies, so a grid with one width keeps its claim ids)."""
-    varying = [c for c in OTHER_CONDITIONS if c in d.columns and d[c].nunique(dropna=False) > 1]
-    if not varying:
-        return [("", d)]
-    out = []
-    for key, g in d.groupby(varying, dropna=False, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        out.append(("".join(f",{c}={v:g}" if isinstance(v, (int, float, np.number)) else f",{c}={v}"
-                            for c, v in zip(varying, key)), g))
-    return out
 
 
 EXPERIMENT = Experiment(

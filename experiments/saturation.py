@@ -24,7 +24,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from actlab.claims import Claim, Kind, above, below, empirical, no_data, over_seeds
+from actlab.claims import (
+    Claim,
+    Kind,
+    above,
+    below,
+    by_setting,
+    empirical,
+    no_data,
+    over_seeds,
+)
 from actlab.experiment import Experiment
 from actlab.probes import NEAR_ZERO
 from actlab.runner import train_one, train_seeds
@@ -219,16 +228,7 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     if summary.empty:
         return [no_data(experiment=NAME, claim="saturation", statement="The experiment has runs.",
                         kind=Kind.EMPIRICAL, why="no runs")]
-    varying = [c for c in SETTINGS if c in summary.columns and summary[c].nunique(dropna=False) > 1]
-    if not varying:
-        return _claims_one(summary, "")
-    out: list[Claim] = []
-    for key, g in summary.groupby(varying, dropna=False, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        where = "".join(f",{c}={v:g}" if isinstance(v, (int, float, np.number)) else f",{c}={v}"
-                        for c, v in zip(varying, key))
-        out += _claims_one(g, where)
-    return out
+    return [c for where, g in by_setting(summary, SETTINGS) for c in _claims_one(g, where)]
 
 
 def _claims_one(summary: pd.DataFrame, where: str) -> list[Claim]:
