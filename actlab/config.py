@@ -23,6 +23,12 @@ class GeluApprox(Enum):
     sigmoid = "sigmoid"  # z * sigmoid(1.702 z)
 
 
+class Backward(Enum):
+    exact = "exact"  # the activation's own derivative
+    zero_below = "zero_below"  # forward unchanged, gradient 0 where z < 0 (relu-like protection)
+    leaky_below = "leaky_below"  # forward unchanged, gradient activation.slope where z < 0
+
+
 class Init(Enum):
     gaussian = "gaussian"
     orthogonal = "orthogonal"
@@ -49,8 +55,17 @@ class ActivationConfig:
     name: str = MISSING
     slope: float = 1.0  # linear: phi(z) = slope * z; leaky_relu: the negative slope
     beta: float = 1.0  # softplus: log(1 + e^(beta z)) / beta; swish: z * sigmoid(beta z)
-    alpha: float = 1.0  # elu: alpha (e^z - 1) for z < 0
+    alpha: float = 1.0  # elu, celu: the negative saturation value
     approximate: GeluApprox = GeluApprox.none  # gelu only
+    min_val: float = -1.0  # hardtanh: clamp(z, min_val, max_val)
+    max_val: float = 1.0
+    # custom: any importable elementwise function "pkg.module:function" (the current folder is
+    # searched too) and, optionally, its derivative; without one, autograd gives it
+    target: str | None = None
+    derivative: str | None = None
+    # The gradient-only ablation: the forward pass is the activation's, the backward pass may
+    # zero or leak the gradient below 0 (experiments/continual.py isolates the mechanism with it)
+    backward: Backward = Backward.exact
 
 
 @dataclass
@@ -149,7 +164,7 @@ def unknown_key(key: str, schema: type) -> ConfigError:
 
 def validate(cfg: Any) -> None:
     """Range checks the types cannot express. Raises ConfigError naming the key."""
-    from actlab.activations import ACTIVATIONS
+    from actlab.activations import ACTIVATIONS, CUSTOM
     from actlab.tasks import TASKS
 
     def need(ok: bool, key: str, value: Any, what: str) -> None:
@@ -158,8 +173,16 @@ def validate(cfg: Any) -> None:
 
     _no_unknown_keys(cfg)
     names = ", ".join(sorted(ACTIVATIONS))
-    need(cfg.activation.name in ACTIVATIONS, "activation.name", cfg.activation.name,
-         f"unknown activation; valid choices: {names}")
+    need(cfg.activation.name in ACTIVATIONS or cfg.activation.name == CUSTOM, "activation.name",
+         cfg.activation.name, f"unknown activation; valid choices: {names}, {CUSTOM}")
+    a = cfg.activation
+    if a.name == CUSTOM:
+        from actlab.custom import check_custom
+
+        check_custom(a.target, a.derivative)
+    if a.name == "hardtanh":
+        need(a.min_val < a.max_val, "activation.max_val", a.max_val,
+             f"must be > activation.min_val={a.min_val}")
     oa = cfg.model.out_activation
     need(oa is None or oa in ACTIVATIONS or oa == "none", "model.out_activation", oa,
          f"unknown activation; valid choices: none, {names}")

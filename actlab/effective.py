@@ -13,7 +13,7 @@ import copy
 
 from omegaconf import DictConfig
 
-from actlab.activations import ACTIVATION_KEYS, USES
+from actlab.activations import ACTIVATION_KEYS, used_keys
 from actlab.experiment import SHARED_GROUPS
 from actlab.results import config_dict
 
@@ -21,8 +21,8 @@ from actlab.results import config_dict
 RUNNER_KEYS = ("out_dir", "force", "seeds", "trainer.device", "trainer.threads", "scale")
 
 
-def unread_activation_keys(name: str) -> list[str]:
-    return [k for k in ACTIVATION_KEYS if k not in USES.get(name, ())]
+def unread_activation_keys(name: str, backward: str = "exact") -> list[str]:
+    return [k for k in ACTIVATION_KEYS if k not in used_keys(name, backward)]
 
 
 def read_keys(group: str, reads: tuple[str, ...]) -> list[str]:
@@ -43,7 +43,8 @@ def effective_config(cfg: DictConfig, reads: tuple[str, ...]) -> dict:
         else:
             d.pop(group)
     if "activation" in d:
-        for key in unread_activation_keys(d["activation"].get("name")):
+        a = d["activation"]
+        for key in unread_activation_keys(a.get("name"), a.get("backward", "exact")):
             d["activation"].pop(key, None)
     for key in RUNNER_KEYS:
         *parents, last = key.split(".")
@@ -71,7 +72,8 @@ def no_effect(overrides: list[str], cfg: DictConfig, experiment: str,
             only = ", ".join(f"{group}.{k}" for k in keys)
             lines.append(f"{ov}: experiment {experiment} reads only {only} of {group}, so this has "
                          "no effect (kept out of the run name and table)")
-        elif group == "activation" and sub in unread_activation_keys(cfg.activation.name):
+        elif group == "activation" and sub in unread_activation_keys(
+                cfg.activation.name, getattr(cfg.activation.backward, "value", "exact")):
             lines.append(f"{ov}: activation {cfg.activation.name} does not read {sub}, "
                          "so this has no effect (kept out of the run name and table)")
     return lines

@@ -142,6 +142,12 @@ def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result
         "versions": {"actlab": __version__, "torch": torch.__version__,
                      "python": platform.python_version()},
     }
+    a = cfg.activation
+    if a.name == "custom" and "activation" in exp.reads:
+        from actlab.custom import properties
+
+        # measured on a grid, not declared: what the experiments assumed about this function
+        summary["activation_properties"] = properties(a.target, a.derivative)
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, default=float))
     log.info("end %s/%s: %s in %.2fs", exp.name, name, status, wall)
     return summary

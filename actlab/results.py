@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ CONFIG_COLUMNS = {
     "beta": "activation.beta",
     "elu_alpha": "activation.alpha",
     "approximate": "activation.approximate",
+    "min_val": "activation.min_val",
+    "max_val": "activation.max_val",
+    "backward": "activation.backward",
     "bias_scale": "model.bias_scale",
     "init": "model.init",
     "out_activation": "model.out_activation",
@@ -80,13 +84,22 @@ def run_name(effective: dict) -> str:
     digest = hashlib.sha1(json.dumps(effective, sort_keys=True).encode()).hexdigest()[:10]
     parts = []
     if "activation" in effective:
-        parts.append(effective["activation"]["name"])
+        parts.append(activation_label(effective["activation"]))
     m = effective.get("model", {})
     if {"depth", "width", "weight_scale"} <= m.keys():
         parts.append(f"d{m['depth']}_w{m['width']}_s{m['weight_scale']:g}")
     if "name" in effective.get("task", {}):
         parts.append(effective["task"]["name"])
-    return "_".join(parts + [f"seed{effective['seed']}", digest])
+    safe = [re.sub(r"[^A-Za-z0-9_.+-]", "-", p) for p in parts]
+    return "_".join(safe + [f"seed{effective['seed']}", digest])
+
+
+def activation_label(act: dict) -> str:
+    """The activation's name in tables and run names; a custom one by its target path (a run
+    name keeps only filename-safe characters of it)."""
+    if act.get("name") == "custom" and act.get("target"):
+        return str(act["target"])
+    return str(act.get("name"))
 
 
 def config_columns(effective: dict, experiment: str, run_id: str) -> dict:
@@ -100,7 +113,9 @@ def config_columns(effective: dict, experiment: str, run_id: str) -> dict:
             node = node[p]
         return _plain(node)
 
-    cols = {"run_id": run_id, "experiment": experiment, "activation": pick("activation.name"),
+    act = effective.get("activation")
+    cols = {"run_id": run_id, "experiment": experiment,
+            "activation": activation_label(act) if act else None,
             "depth": pick("model.depth"), "width": pick("model.width"),
             "weight_scale": pick("model.weight_scale"), "task": pick("task.name"),
             "seed": effective["seed"]}

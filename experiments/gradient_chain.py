@@ -181,6 +181,29 @@ def _mp_function(name: str, slope, beta, alpha, approximate):
         return lambda z: z * sig(beta * z)
     if name == "elu":
         return lambda z: z if z > 0 else alpha * (mp.exp(z) - 1)
+    if name == "selu":
+        a = mp.mpf("1.6732632423543772848170429916717")
+        k = mp.mpf("1.0507009873554804934193349852946")
+        return lambda z: k * (z if z > 0 else a * (mp.exp(z) - 1))
+    if name == "celu":
+        return lambda z: z if z > 0 else alpha * (mp.exp(z / alpha) - 1)
+    if name in ("mish", "silu"):
+        return (lambda z: z * mp.tanh(mp.log(1 + mp.exp(z)))) if name == "mish" else (
+            lambda z: z * sig(z))
+    if name in ("hardswish", "hardsigmoid"):
+        def hs(z):
+            return min(max(z + 3, mp.mpf(0)), mp.mpf(6)) / 6
+        return (lambda z: z * hs(z)) if name == "hardswish" else hs
+    if name == "hardtanh":
+        return lambda z: min(max(z, mp.mpf(-1)), mp.mpf(1))
+    if name == "relu6":
+        return lambda z: min(max(z, mp.mpf(0)), mp.mpf(6))
+    if name == "softsign":
+        return lambda z: z / (1 + abs(z))
+    if name == "logsigmoid":
+        return lambda z: -mp.log(1 + mp.exp(-z))
+    if name == "tanhshrink":
+        return lambda z: z - mp.tanh(z)
     if name == "gelu":
         if approximate in (None, "none"):
             return lambda z: z * (1 + mp.erf(z / mp.sqrt(2))) / 2
@@ -221,7 +244,12 @@ def sup_slope(name: str, slope, beta, alpha, approximate) -> float:
     """sup_z |sigma'(z)|, without the registry's grid: closed forms, and for gelu (tanh/sigmoid
     forms) and swish the stationary points of sigma' found by brentq on sigma'' (mpmath's
     numerical second derivative) on each side of 0, with the limits 0 and 1 at -+infinity."""
-    closed = {"identity": 1.0, "relu": 1.0, "sigmoid": 0.25, "tanh": 1.0}
+    # limits or kink values, by hand: selu k*a at 0-, hardswish (2z + 3)/6 at z = 3-, logsigmoid
+    # and tanhshrink tend to 1 at -infinity and +infinity
+    closed = {"identity": 1.0, "relu": 1.0, "sigmoid": 0.25, "tanh": 1.0, "celu": 1.0,
+              "selu": 1.6732632423543772 * 1.0507009873554805, "hardswish": 1.5,
+              "hardsigmoid": 1 / 6, "hardtanh": 1.0, "relu6": 1.0, "softsign": 1.0,
+              "logsigmoid": 1.0, "tanhshrink": 1.0}
     if name in closed:
         return closed[name]
     if name == "linear":
@@ -240,7 +268,8 @@ def sup_slope(name: str, slope, beta, alpha, approximate) -> float:
     import mpmath as mp
     from scipy.optimize import brentq
 
-    k = {"gelu": 1.0 if approximate == "tanh" else 1.702, "swish": beta}.get(name)
+    k = {"gelu": 1.0 if approximate == "tanh" else 1.702, "swish": beta, "silu": 1.0,
+         "mish": 1.0}.get(name)
     if k is None or not k > 0:
         return math.nan
     with mp.workdps(_DPS):

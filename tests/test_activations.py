@@ -31,6 +31,19 @@ CASES = [
     ("swish", {"beta": 2.0}, lambda z: z * torch.sigmoid(2.0 * z)),
     ("elu", {"alpha": 1.0}, nn.ELU()),
     ("elu", {"alpha": 0.5}, nn.ELU(alpha=0.5)),
+    ("selu", {}, nn.SELU()),
+    ("celu", {"alpha": 1.0}, nn.CELU()),
+    ("celu", {"alpha": 0.4}, nn.CELU(alpha=0.4)),
+    ("mish", {}, nn.Mish()),
+    ("hardswish", {}, nn.Hardswish()),
+    ("hardsigmoid", {}, nn.Hardsigmoid()),
+    ("hardtanh", {}, nn.Hardtanh()),
+    ("hardtanh", {"min_val": -0.5, "max_val": 2.0}, nn.Hardtanh(-0.5, 2.0)),
+    ("relu6", {}, nn.ReLU6()),
+    ("softsign", {}, nn.Softsign()),
+    ("silu", {}, nn.SiLU()),
+    ("logsigmoid", {}, nn.LogSigmoid()),
+    ("tanhshrink", {}, nn.Tanhshrink()),
 ]
 
 
@@ -51,8 +64,9 @@ def test_derivative_matches_autograd(name, params, ref):
     act = get_activation(ActivationConfig(name=name, **params))
     z = Z.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(act(z).sum(), z)
-    # piecewise functions: compare away from the kink at 0, where autograd picks a side
-    keep = Z.abs() > 1e-9
+    # piecewise functions: compare away from the kinks, where autograd picks a side
+    kinks = torch.tensor([0.0, -3.0, 3.0, 6.0, -1.0, 1.0, -0.5, 2.0], dtype=torch.float64)
+    keep = (Z[:, None] - kinks).abs().min(dim=1).values > 1e-9
     torch.testing.assert_close(act.deriv(Z)[keep], g[keep], rtol=1e-10, atol=1e-12)
 
 
@@ -72,9 +86,31 @@ def test_softplus_is_exact_far_out():
     assert math.isfinite(act(torch.tensor([1e4])).item())
 
 
+@pytest.mark.parametrize("name,params,ref", CASES,
+                         ids=lambda c: str(c) if isinstance(c, str) else "")
+def test_declared_flags_match_the_grid(name, params, ref):
+    """The registry's declared monotone / piecewise-linear flags against the grid measurement a
+    custom activation gets (two methods that must agree)."""
+    act = get_activation(ActivationConfig(name=name, **params))
+    m = act.measured
+    assert (m["monotone"], m["piecewise_linear"]) == (act.monotone, act.piecewise_linear)
+
+
+def test_silu_is_swish_with_beta_one_exactly():
+    z = torch.randn(10_000, dtype=torch.float32, generator=torch.Generator().manual_seed(0)) * 5
+    a, b = get_activation("silu"), get_activation("swish", beta=1.0)
+    assert torch.equal(a(z), b(z)) and torch.equal(a.deriv(z), b.deriv(z))
+
+
+def test_saturating_flag():
+    sat = {n: get_activation(n).measured["saturating"] for n in ACTIVATIONS}
+    assert {n for n, v in sat.items() if v} == {"sigmoid", "tanh", "hardsigmoid", "hardtanh",
+                                                 "relu6", "softsign"}
+
+
 def test_unknown_name_lists_choices():
     with pytest.raises(ConfigError) as e:
-        get_activation("relu6")
+        get_activation("relu7")
     assert "activation.name" in str(e.value)
     for name in ACTIVATIONS:
         assert name in str(e.value)

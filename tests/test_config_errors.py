@@ -6,8 +6,15 @@ import torch
 
 CASES = [
     # (overrides, text that must appear in the one-line error)
-    (["activation=relu6"], "activation=relu6: no such option; valid choices: elu, gelu, identity"),
-    (["activation.name=relu6"], "valid choices: elu, gelu, identity"),
+    (["activation=relu7"],
+     "activation=relu7: no such option; valid choices: celu, custom, elu, gelu, hardsigmoid"),
+    (["activation.name=relu7"], "valid choices: celu, elu, gelu, hardsigmoid"),
+    (["activation=custom"], "activation=custom needs activation.target=module:function"),
+    (["activation=custom", "activation.target=nope_xyz:f"], "cannot import module 'nope_xyz'"),
+    (["activation.backward=sideways"], "activation.backward=sideways: Invalid value 'sideways', "
+     "expected one of [exact, zero_below, leaky_below]"),
+    (["activation=hardtanh", "activation.min_val=2"],
+     "activation.max_val=1.0: must be > activation.min_val=2.0"),
     (["model.depth=-1"], "model.depth=-1"),
     (["model.depth=0"], "model.depth=0"),
     (["model.width=0"], "model.width=0"),
@@ -34,7 +41,7 @@ CASES = [
      "task=imagenet: no such option; valid choices: digits, mnist1d, sine, teacher, xor"),
     (["trainer=fast"], "trainer=fast: no such option; valid choices: default"),
     (["experiment=nope"], "experiment=nope: no such option; valid choices: born_dead, continual"),
-    (["-m", "activation=relu,relu6"], "activation=relu6: no such option"),
+    (["-m", "activation=relu,relu7"], "activation=relu7: no such option"),
     # a bad value anywhere in a grid stops the sweep before its first run
     (["-m", "model.depth=2,-1"], "model.depth=-1: must be an integer >= 1"),
     (["-m", "activation=relu,tanh", "trainer.lr=0.1,0"], "trainer.lr=0"),

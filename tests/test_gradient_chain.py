@@ -27,7 +27,10 @@ def test_product_equals_autograd_and_the_mpmath_reference(name, w):
     for depth in (1, 2, 7, 30, 50):
         auto, analytic = chain_gradient(act, depth, x=0.5, w1=1.0, w=w)
         assert rel_error(auto, analytic) < 1e-12, (name, depth, auto, analytic)
-        assert rel_error(abs(auto), ref[depth - 1]) < 1e-12, (name, depth, auto, ref[depth - 1])
+        # tanhshrink ~ z^3/3 near 0: its chain underflows float64; both sides must then be ~0
+        underflow = ref[depth - 1] < 1e-290 and abs(auto) < 1e-290
+        assert underflow or rel_error(abs(auto), ref[depth - 1]) < 1e-12, (name, depth, auto,
+                                                                          ref[depth - 1])
 
 
 def test_the_reference_would_see_a_wrong_derivative():
