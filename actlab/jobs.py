@@ -86,7 +86,7 @@ def run_job(cfg: DictConfig, exp: Experiment) -> list[dict]:
         if done and done.get("status") in FINISHED and not cfg.force:
             log.info("skip %s/%s: already %s (force=true reruns it)", exp.name, names[s],
                      done["status"])
-            summaries[s] = done
+            summaries[s] = {**done, "skipped": True}  # (not written: tells callers it was kept)
     pending = [s for s in seeds if s not in summaries]
     if not pending:
         return [summaries[s] for s in seeds]

@@ -325,15 +325,19 @@ def test_nonmonotonic_keeps_activation_parameters_apart():
                                           ("swish", 10.0, 0.08))):
         for s in SEEDS:
             base = {"run_id": f"{act}{beta}{s}", "step": 2000, "layer": None, "activation": act,
-                    "beta": beta, "seed": s, "status": "ok"}
+                    "beta": beta, "seed": s, "status": "ok", "target": "dip", "noise": 0.1,
+                    "max_norm": 10.0}
             m = mse * math.exp(0.1 * _exact_noise(6, 1.0, s)[i])
-            rows += [{**base, "metric": "mse", "value": m},
-                     {**base, "metric": "mse_median_restart", "value": m}]
+            rows += [{**base, "metric": k, "value": v} for k, v in
+                     (("mse", m), ("mse_median_restart", m), ("mse_bounded", m),
+                      ("param_norm", 2.0), ("isotonic_bound", 0.09), ("data_variance", 0.12))]
     s = N.summarize(pd.DataFrame(rows), N.Params())
     assert len(s) == 3 * len(SEEDS)
     cl = _by_id(N.claims(s, N.Params()))
-    assert cl["nonmonotone_fits[swish beta=1]"].verdict is Verdict.REPRODUCED
-    assert cl["nonmonotone_fits[swish beta=10]"].verdict is Verdict.NOT_REPRODUCED
+    assert cl["much_lower[swish beta=1,target=dip]"].verdict is Verdict.REPRODUCED
+    assert cl["much_lower[swish beta=10,target=dip]"].verdict is Verdict.NOT_REPRODUCED
+    assert cl["much_lower[swish beta=10,target=dip]"].measured == pytest.approx(0.08 / 0.09,
+                                                                           rel=0.1)
 
 
 # ---------------------------------------------------------------------------------------------

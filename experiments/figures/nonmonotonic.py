@@ -2,43 +2,126 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pandas as pd
-import torch
 
-from actlab.claims import mean_ci
+from actlab.claims import geo_mean_ci
 from actlab.plotting import colors, plt, use_style
-from experiments.nonmonotonic import NON_MONOTONE, Params, summarize, target
+from experiments.nonmonotonic import (
+    NON_MONOTONE,
+    THRESHOLDS,
+    Params,
+    Target,
+    _labels,
+    data,
+    isotonic_fits,
+    summarize,
+)
+
+FLOOR = 1e-3  # ratios below this (an exact fit) are drawn at the floor, as a down triangle
 
 
 def figures(df: pd.DataFrame, params: Params | None) -> dict:
     use_style()
-    fits = df[df["metric"] == "fit"]
     summary = summarize(df, params)
-    if fits.empty:
+    if summary.empty:
         return {}
-    acts = sorted(fits["activation"].unique(), key=lambda a: (a not in NON_MONOTONE, a))
-    col = colors(acts)
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.5))
-    s0 = fits[fits["seed"] == fits["seed"].min()]
-    x = torch.tensor(sorted(s0["x"].unique()), dtype=torch.float64)
-    axes[0].plot(x, target(x), "k.", ms=2.5, label="target (dip)")
-    for act in acts:
-        g = s0[s0["activation"] == act].sort_values("x")
-        axes[0].plot(g["x"], g["value"], color=col[act], label=act,
-                     ls="-" if act in NON_MONOTONE else "--")
-    axes[0].set_xlabel("x")
-    axes[0].set_ylabel("y")
-    axes[0].set_title("best one-neuron fit (seed 0)")
-    axes[0].legend(fontsize=7)
-    stats = [(a, *mean_ci(summary[summary["activation"] == a]["mse"].dropna())) for a in acts]
-    pos = np.arange(len(stats))
-    means = np.array([s[1] for s in stats])
-    err = np.array([[s[1] - s[2], s[3] - s[1]] for s in stats]).T
-    axes[1].bar(pos, means, color=[col[a] for a in acts], yerr=np.nan_to_num(err), capsize=3)
-    axes[1].set_xticks(pos, acts, rotation=30)
-    axes[1].set_yscale("log")
-    axes[1].set_ylabel("final MSE (mean, 95% CI over seeds)")
-    fig.suptitle("A single neuron fitting a non-monotonic target")
+    p = params if params is not None else Params()
+    order = {a: i for i, a in enumerate(NON_MONOTONE)}
+    labels = sorted(summary["label"].unique(),
+                    key=lambda a: (a.split()[0] not in order, order.get(a.split()[0], 0), a))
+    col = colors(labels)
+    targets = [t.value for t in Target if t.value in set(summary["target"])]
+    noises = sorted(summary["noise"].unique())
+    return {"nonmonotonic": _fits(df, summary, p, labels, col, targets, noises),
+            "nonmonotonic_ratio": _ratios(summary, labels, col, targets, noises)}
+
+
+def _fits(df, summary, p, labels, col, targets, noises):
+    """Per target (columns) and noise level (rows), the first seed's data, the isotonic fits
+    (the lowest error of any monotone function) and each activation's best one-neuron fit."""
+    fits = df[df["metric"] == "fit"]
+    fits = fits.assign(label=_labels(fits)) if not fits.empty else fits
+    fig, axes = plt.subplots(len(noises), len(targets), squeeze=False,
+                             figsize=(3.2 * len(targets), 2.9 * len(noises)))
+    for r, noise in enumerate(noises):
+        for c, tgt in enumerate(targets):
+            ax = axes[r][c]
+            here = summary[(summary["target"] == tgt) & (summary["noise"] == noise)]
+            if here.empty:
+                ax.set_axis_off()
+                continue
+            seed = int(here["seed"].min())
+            q = dataclasses.replace(p, target=Target(tgt), noise=float(noise))
+            x, y = data(q, seed)
+            ax.plot(x, y, "k.", ms=2, label="data")
+            iso = isotonic_fits(x, y)
+            bound = here[here["seed"] == seed]["isotonic_bound"].iloc[0]
+            for inc, ls in ((True, "-"), (False, ":")):
+                ax.plot(x, iso[inc], color="0.55", ls=ls, lw=1.2,
+                        label=f"isotonic {'up' if inc else 'down'}")
+            g = fits[(fits["target"] == tgt) & (fits["noise"] == noise) & (fits["seed"] == seed)]
+            for lab in labels:
+                h = g[g["label"] == lab].sort_values("x")
+                if h.empty:
+                    continue
+                mono = lab.split()[0] not in NON_MONOTONE
+                ax.plot(h["x"], h["value"], color=col[lab], ls="--" if mono else "-", lw=1.3,
+                        label=lab)
+            ax.set_title(f"{tgt}, noise {noise:g} (seed {seed})\nisotonic bound {bound:.3g}",
+                         fontsize=8)
+            ax.set_xlabel("x")
+            if c == 0:
+                ax.set_ylabel("y")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="center right", fontsize=7)
+    fig.suptitle("One neuron c·φ(wx+b)+d per activation (best restart) and the best monotone "
+                 "functions (isotonic regression)")
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    return fig
+
+
+def _ratios(summary, labels, col, targets, noises):
+    """mse / isotonic bound per activation and target: geometric mean and 95% t interval over
+    seeds (log scale); below 1 no monotone function does as well, below 0.5 is "much lower"."""
+    fig, axes = plt.subplots(1, len(noises), squeeze=False, sharey=True,
+                             figsize=(max(5.0, 1.5 + 1.3 * len(targets)) * len(noises), 3.8))
+    width = 0.8 / max(1, len(labels))
+    top = 2.0
+    for ax, noise in zip(axes[0], noises):
+        for i, lab in enumerate(labels):
+            for j, tgt in enumerate(targets):
+                v = summary[(summary["label"] == lab) & (summary["target"] == tgt)
+                            & (summary["noise"] == noise)]["ratio"].astype(float).values
+                v = v[np.isfinite(v)]
+                if not len(v):
+                    continue
+                m, lo, hi = geo_mean_ci(np.maximum(v, FLOOR))
+                pos = j - 0.4 + width * (i + 0.5)
+                if not math.isfinite(lo):
+                    lo = hi = m
+                top = max(top, 1.5 * hi)
+                exact = m <= FLOOR * (1 + 1e-9)
+                ax.errorbar(pos, m, yerr=[[m - lo], [hi - m]], fmt="v" if exact else "o",
+                            color=col[lab], ms=4, capsize=2, label=lab)
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.axhline(THRESHOLDS.much_lower, color="k", lw=0.8, ls=":")
+        ax.set_xticks(range(len(targets)), targets, rotation=20)
+        ax.set_yscale("log")
+        ax.set_title(f"noise {noise:g}" + ("  (monotone control: bound 0, no ratio)"
+                                           if noise == 0 and "monotone" in targets else ""),
+                     fontsize=8)
+    axes[0][0].set_ylim(FLOOR / 1.5, top)
+    axes[0][0].set_ylabel("mse / isotonic bound\n(geo. mean, 95% CI over seeds)")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    uniq: dict = {}
+    for h, n in zip(handles, names):
+        uniq.setdefault(n, h)
+    axes[0][-1].legend(uniq.values(), uniq.keys(), fontsize=6)
+    fig.suptitle("Error relative to the best monotone function (line 1: the bound; dotted: "
+                 f"{THRESHOLDS.much_lower:g}, 'much lower'; ▼ at {FLOOR:g}: exact fit)")
     fig.tight_layout()
-    return {"nonmonotonic": fig}
+    return fig
