@@ -1,3 +1,3 @@
-from actlab.cli import main
+from actlab.entry import main
 
 main()

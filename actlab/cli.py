@@ -75,7 +75,8 @@ def _out_dirs_from_argv(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """actlab [experiment=NAME] [key=value ...] | actlab -m experiment=NAME [sweeps ...]"""
+    """actlab [experiment=NAME] [key=value ...] | actlab -m experiment=NAME [sweeps ...]
+    (the console script is actlab.entry:main, which answers --help and subcommands first)"""
     # Hydra makes its log folder under out_dir before our code runs: check it first, so that an
     # unwritable out_dir gets one clear line instead of a traceback.
     try:

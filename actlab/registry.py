@@ -32,3 +32,12 @@ def experiments() -> dict:
         raise NoExperiments(f"no experiments registered under the entry point group {GROUP!r}: "
                             "install the project (pip install -e .)")
     return found
+
+
+COMMANDS = "actlab.commands"
+
+
+def commands() -> dict:
+    """`actlab <name> ...` subcommands registered under the `actlab.commands` entry points, as
+    {name: entry point} (loaded only when called)."""
+    return {ep.name: ep for ep in entry_points(group=COMMANDS)}

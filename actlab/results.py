@@ -3,6 +3,8 @@
 Layout under OUT (= out_dir):
   runs/<experiment>/<run_name>/{config.yaml, metrics.csv, summary.json}
   results/<experiment>.csv      (actlab-collect)
+  results/<experiment>.schema.json  the dtype of every column (the CSV is read with it)
+  results/<experiment>.parquet  the same table, columnar: what figures, claims and report read
   results/<experiment>.runs.json  each collected run's `params` and scale (what claims judge with)
 """
 
@@ -182,13 +184,68 @@ def collect(out: Path, experiment: str | None = None, log=print) -> dict[str, Pa
             runs[run_dir.name] = _run_record(run_dir)
         if not frames:
             continue
-        table = pd.concat(frames, ignore_index=True)
+        table = columnar(pd.concat(frames, ignore_index=True))
         path = out / "results" / f"{exp_dir.name}.csv"
         atomic_write_text(path.with_suffix(".runs.json"),
                           json.dumps(runs, indent=1, sort_keys=True))
-        atomic_write_csv(path, table)
+        write_table(path, table)
         written[exp_dir.name] = path
     return written
+
+
+def columnar(table: pd.DataFrame) -> pd.DataFrame:
+    """One type per column: a column mixing text and numbers (an activation parameter that is a
+    word for one activation and empty for another) becomes text, so every reader, CSV or Parquet,
+    sees the same dtypes."""
+    for col in table.columns:
+        if table[col].dtype == object:
+            table[col] = table[col].map(lambda v: v if v is None or v != v else str(v)) \
+                .astype("str")
+    return table
+
+
+def write_table(path: Path, table: pd.DataFrame) -> None:
+    """results/<name>.csv, its .schema.json (dtype per column) and a .parquet copy, each atomic.
+    The Parquet copy is written last, so a reader that finds it newer than the CSV has both."""
+    schema = {c: str(t) for c, t in table.dtypes.items()}
+    atomic_write_text(path.with_suffix(".schema.json"), json.dumps(schema, indent=1))
+    atomic_write_csv(path, table)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".parquet.tmp")
+    os.close(fd)
+    try:
+        table.to_parquet(tmp, index=False)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path.with_suffix(".parquet"))
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A collected table: its Parquet copy when that is at least as new as the CSV, else the CSV
+    read with its schema (no dtype guessing), else the CSV as is (collected by an older
+    actlab)."""
+    pq = path.with_suffix(".parquet")
+    if pq.exists() and pq.stat().st_mtime >= path.stat().st_mtime:
+        try:
+            return pd.read_parquet(pq)
+        except Exception:  # unreadable copy: the CSV is the record
+            pass
+    schema_path = path.with_suffix(".schema.json")
+    dtypes = None
+    if schema_path.exists():
+        try:
+            dtypes = json.loads(schema_path.read_text())
+        except ValueError:
+            dtypes = None
+    if dtypes:
+        header = pd.read_csv(path, nrows=0).columns
+        usable = {c: t for c, t in dtypes.items() if c in header and t != "bool"}
+        try:
+            return pd.read_csv(path, dtype=usable, low_memory=False)
+        except (ValueError, TypeError):
+            pass
+    return pd.read_csv(path, low_memory=False)
 
 
 def _run_record(run_dir: Path) -> dict:
@@ -204,7 +261,7 @@ def load_results(out: Path) -> dict[str, pd.DataFrame]:
     res = out / "results"
     if not res.is_dir():
         return {}
-    return {p.stem: pd.read_csv(p, low_memory=False) for p in sorted(res.glob("*.csv"))}
+    return {p.stem: read_table(p) for p in sorted(res.glob("*.csv"))}
 
 
 def load_run_records(out: Path) -> dict[str, dict]:

@@ -19,6 +19,7 @@ from experiments import (
     born_dead,
     continual,
     dead_relu,
+    edge_of_chaos,
     gelu_approx,
     gradient_chain,
     gradient_flow,
@@ -45,4 +46,5 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in (
     nonmonotonic.EXPERIMENT,
     output_constraint.EXPERIMENT,
     continual.EXPERIMENT,
+    edge_of_chaos.EXPERIMENT,
 )}

@@ -1,6 +1,11 @@
 """Speed benchmark: ratios, measured side by side in one process; writes OUT/bench.csv.
 
     python scripts/bench.py --out outputs [--steps 300] [--device cpu]
+    python scripts/bench.py --quick        # the same ratios at smaller sizes, no parallel sweeps
+
+0. start-up: `actlab --help` (no torch import) in seconds, and one trivial run minus torch's own
+   import; the per-job overhead of a sweep of 200 trivial runs run in one process (actlab.grid);
+   results tables at 10x the default scale's rows: CSV load vs the Parquet copy;
 
 1. trainer overhead: actlab's train() vs a bare hand-written PyTorch loop (depth 10, width 64,
    batch 256), without probes and with the standard probes every 10 steps;
@@ -13,7 +18,8 @@
    the hydra-joblib-launcher plugin is not installed), next to the machine's own ceiling: two bare
    1-thread training processes side by side vs one after the other.
 Targets (issue 7, on the 2-core reference machine): 1. <= 1.10x without probes, <= 1.3x with
-probes; 2. >= 5x; 3. >= 60%; 5. >= 1.7x.
+probes; 2. >= 5x; 3. >= 60%; 5. >= 1.7x. Issue 18: --help < 1 s, a trivial run <= torch's import
++ 1 s, sweep overhead < 50 ms per job.
 """
 
 from __future__ import annotations
@@ -281,6 +287,105 @@ def vmap_engine(steps: int, device) -> list[dict]:
              "detail": "32 seeds, median of 3 paired rounds (> 1: the stacked path is faster)"}]
 
 
+def _wall(cmd: list[str], repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "CI": "true"})
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def startup() -> list[dict]:
+    """`actlab --help` (answered without torch) against `python -c pass`, and one trivial run
+    against torch's own import: what a user waits for before any work."""
+    py = sys.executable
+    bare = _wall([py, "-c", "pass"])
+    helped = _wall([py, "-m", "actlab", "--help"])
+    torch_import = _wall([py, "-c", "import torch"])
+    with tempfile.TemporaryDirectory() as out:
+        trivial = _wall([py, "-m", "actlab", "experiment=gradient_flow", "model.depth=1",
+                         "model.width=4", "trainer.steps=1", f"out_dir={out}", "force=true"])
+    return [{"benchmark": "start-up: actlab --help, seconds (vs python -c pass)",
+             "seconds": helped, "reference_seconds": bare, "ratio": helped, "target": 1.0,
+             "better": "lower", "detail": f"{helped / bare:.0f}x python -c pass ({bare:.3f} s)"},
+            {"benchmark": "start-up: one trivial run minus torch's import, seconds",
+             "seconds": trivial, "reference_seconds": torch_import,
+             "ratio": trivial - torch_import, "target": 1.0, "better": "lower",
+             "detail": f"run {trivial:.2f} s, import torch {torch_import:.2f} s"}]
+
+
+def sweep_overhead(n_jobs: int = 200, start: float = 0.0) -> list[dict]:
+    """A sweep of n_jobs trivial runs (depth 1, width 4, one step; they differ in lr) run by
+    actlab.grid in one process: its wall time plus one start-up (`start`, a trivial run's cost)
+    against the sum of the runs' own time (as each summary.json records it) plus that start-up
+    (issue 18's target: within 1.2x), and the overhead per job (target < 50 ms)."""
+    from actlab.grid import run_grid
+    from actlab.registry import experiments
+
+    exp = experiments()["gradient_flow"]
+    lrs = ",".join(f"{0.001 * (i + 1):g}" for i in range(n_jobs))
+    with tempfile.TemporaryDirectory() as out:
+        args = ["activation=relu", "model.depth=1", "model.width=4", "model.weight_scale=1.0",
+                "trainer.steps=1", "seed=0", f"trainer.lr={lrs}", f"out_dir={out}"]
+        run_grid(exp, args[:-2] + ["trainer.lr=0.5", f"out_dir={out}"])  # warm-up
+        t0 = time.perf_counter()
+        summaries = run_grid(exp, args)
+        wall = time.perf_counter() - t0
+    own = sum(x["wall_time_s"] for x in summaries)
+    per_job = (wall - own) / len(summaries)
+    return [{"benchmark": f"sweep of {len(summaries)} trivial runs: (wall + start-up) / "
+                          "(runs' own time + start-up)",
+             "seconds": wall + start, "reference_seconds": own + start,
+             "ratio": (wall + start) / max(own + start, 1e-9), "target": 1.2, "better": "lower",
+             "detail": f"runs' own time {own:.2f} s, wall {wall:.2f} s, start-up {start:.2f} s"},
+            {"benchmark": "sweep overhead per job, seconds", "seconds": per_job,
+             "ratio": per_job, "target": 0.05, "better": "lower",
+             "detail": "compose + check + run folder + atomic writes, per job"}]
+
+
+def table_io(rows: int) -> list[dict]:
+    """Collect's write (CSV + schema + Parquet) and a reader's load of a tidy table of `rows` rows
+    shaped like results/*.csv (default scale holds ~315k rows over all tables; the default run
+    of this benchmark uses 10x that): CSV load time against the Parquet copy's."""
+    import numpy as np
+    import pandas as pd
+
+    from actlab.results import read_table, write_table
+
+    rng = np.random.default_rng(0)
+    acts = np.array(["relu", "tanh", "gelu", "swish", "sigmoid"])
+    table = pd.DataFrame({
+        "run_id": pd.Series(rng.integers(0, 5000, rows)).map(lambda i: f"run{i:05d}"),
+        "experiment": "toy", "activation": acts[rng.integers(0, 5, rows)],
+        "depth": rng.integers(1, 30, rows), "width": 64, "weight_scale": 1.0, "task": "teacher",
+        "seed": rng.integers(0, 10, rows), "step": rng.integers(0, 300, rows),
+        "layer": pd.array(np.where(rng.random(rows) < 0.5, rng.integers(1, 20, rows), -1),
+                          dtype="Int64"),
+        "metric": np.array(["loss", "grad_norm", "dead_fraction"])[rng.integers(0, 3, rows)],
+        "value": rng.standard_normal(rows),
+        "approximate": np.where(rng.random(rows) < 0.2, "tanh", None)})
+    table["layer"] = table["layer"].mask(table["layer"] < 0)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "toy.csv"
+        t0 = time.perf_counter()
+        write_table(path, table)
+        t_write = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        read_table(path)
+        t_pq = time.perf_counter() - t0
+        os.utime(path.with_suffix(".parquet"), (0, 0))  # older than the CSV: read the CSV
+        t0 = time.perf_counter()
+        read_table(path)
+        t_csv = time.perf_counter() - t0
+        size_csv = path.stat().st_size / 2**20
+        size_pq = path.with_suffix(".parquet").stat().st_size / 2**20
+    return [{"benchmark": f"table load at {rows:,} rows: CSV / Parquet time", "seconds": t_pq,
+             "reference_seconds": t_csv, "ratio": t_csv / t_pq, "better": "higher",
+             "detail": f"CSV {t_csv:.2f} s ({size_csv:.0f} MB), Parquet {t_pq:.2f} s "
+                       f"({size_pq:.0f} MB); collect's write of both {t_write:.1f} s"}]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -288,13 +393,28 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--skip-sweep", action="store_true")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer steps, no parallel sweeps: about a minute or two")
     args = p.parse_args()
     device = torch.device(args.device)
-    rows = (overhead(args.steps, device) + batched_seeds(args.steps, device)
-            + vmap_engine(args.steps, device) + hardware(max(20, args.steps // 10), device)
-            + region_counter())
-    if not args.skip_sweep:
-        rows += parallel_ceiling() + joblib_sweep()
+    steps = min(args.steps, 100) if args.quick else args.steps
+    rows: list[dict] = []
+    parts = [("start-up", startup),
+             ("sweep overhead", lambda: sweep_overhead(50 if args.quick else 200,
+                                                       rows[1]["seconds"])),
+             ("trainer overhead", lambda: overhead(steps, device)),
+             ("seeds as a batch", lambda: batched_seeds(steps, device)),
+             ("vmap engine", lambda: vmap_engine(steps, device)),
+             ("hardware use", lambda: hardware(max(20, steps // 10), device)),
+             ("region counter", region_counter),
+             ("table I/O", lambda: table_io(315_000 if args.quick else 3_150_000))]
+    if not (args.skip_sweep or args.quick):
+        parts += [("parallel ceiling", parallel_ceiling), ("joblib sweep", joblib_sweep)]
+    t_all = time.perf_counter()
+    for i, (name, fn) in enumerate(parts, 1):
+        print(f"[{i}/{len(parts)}] {name} ({time.perf_counter() - t_all:.0f} s so far)",
+              flush=True)
+        rows += fn()
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     print(f"{'benchmark':<66} {'ratio':>7} {'target':>7}  detail")
     for r in rows:

@@ -13,7 +13,7 @@ def run_cli(*args: str, module: str = "actlab", timeout: int = 600) -> subproces
     env = {**os.environ, "CI": "true", "HYDRA_FULL_ERROR": "0"}
     env.pop("HYDRA_FULL_ERROR")
     code = {
-        "actlab": "from actlab.cli import main; main()",
+        "actlab": "from actlab.entry import main; main()",
         "collect": "import sys; from actlab.cli import collect_main; sys.exit(collect_main())",
         "figures": "import sys; from actlab.cli import figures_main; sys.exit(figures_main())",
         "verify": "import sys; from actlab.cli import verify_main; sys.exit(verify_main())",

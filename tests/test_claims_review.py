@@ -130,19 +130,19 @@ def _sat_summary(width, dev_sd, seed=0, weight_scale=1.0):
                              "diverged": False, "task": "teacher", "init": "gaussian",
                              "weight_scale": weight_scale, "bias_scale": 0.0, "in_dim": 16,
                              "width": width, "saturated": th + rng.normal(0, dev_sd),
-                             "grad_per_error": 1.0 / a, "delta_per_error": 1.0 / a, "loss0": 1.0,
-                             "loss_end": 0.5, "loss_ratio": 0.5})
+                             "grad_per_residual": 1.0 / a, "delta_per_residual": 1.0 / a,
+                             "loss0": 1.0, "loss_end": 0.5, "loss_ratio": 0.5})
     return pd.DataFrame(rows)
 
 
 def test_saturation_margin_follows_the_width():
     # width 8: one seed's fraction averages 8 units, sd ~0.07/sqrt(8) = 0.025 around the theory
     cl = _by_id(SAT.claims(_sat_summary(8, 0.025), SAT.Params()))
-    c = cl["saturated_fraction[tanh]"]
+    c = cl["saturated_fraction[input_scale,tanh]"]
     assert c.verdict is Verdict.REPRODUCED, (c.measured, c.ci_high, c.expected)
     # and at width 64 the same spread is too much
     cl = _by_id(SAT.claims(_sat_summary(64, 0.025), SAT.Params()))
-    assert cl["saturated_fraction[tanh]"].verdict is not Verdict.REPRODUCED
+    assert cl["saturated_fraction[input_scale,tanh]"].verdict is not Verdict.REPRODUCED
 
 
 def _sat_raw(weight_scales):
@@ -153,10 +153,11 @@ def _sat_raw(weight_scales):
                 base = {"run_id": f"{ws}-{a}-{s}", "activation": "tanh", "alpha": a, "seed": s,
                         "status": "ok", "task": "teacher", "init": "gaussian", "weight_scale": ws,
                         "bias_scale": 0.0, "in_dim": 16, "width": 64, "depth": 3, "layer": None}
+                g = ws / a * (1 + 0.1 * s)  # dL/dz_1 and dL/dW_1 per unit of residual
                 rows += [{**base, "step": 0, "metric": "loss", "value": 1.0},
                          {**base, "step": 300, "metric": "loss", "value": 0.5 if a == 1 else 0.95},
-                         {**base, "step": 0, "metric": "grad_per_error", "value": ws / a},
-                         {**base, "step": 0, "metric": "delta_per_error", "value": ws / a},
+                         {**base, "step": 0, "layer": 1, "metric": "grad_norm", "value": g},
+                         {**base, "step": 0, "layer": 1, "metric": "delta_rms", "value": g},
                          {**base, "step": 0, "layer": 1, "metric": "saturated_fraction",
                           "value": SAT.theory_fraction("tanh", a, ws, 0.0, 16)}]
     df = pd.DataFrame(rows)
@@ -169,9 +170,11 @@ def test_saturation_keeps_other_settings_apart():
     assert len(s) == 2 * 2 * 3  # weight scales x alphas x seeds: nothing merged by .first()
     cl = _by_id(SAT.claims(s, SAT.Params()))
     fr = {k: c for k, c in cl.items() if k.startswith("saturated_fraction")}
-    assert set(fr) == {"saturated_fraction[tanh,weight_scale=0.5]",
-                       "saturated_fraction[tanh,weight_scale=2]"}
-    judged = [c for c in cl.values() if c.verdict is not Verdict.NO_DATA]  # no relu: no "vs relu"
+    assert set(fr) == {"saturated_fraction[input_scale,tanh,weight_scale=0.5]",
+                       "saturated_fraction[input_scale,tanh,weight_scale=2]"}
+    # per weight scale: the fraction, the two gradient drops and the stall (no relu, no W1/alpha
+    # control: those are no data)
+    judged = [c for c in cl.values() if c.verdict is not Verdict.NO_DATA]
     assert len(judged) == 2 * 4 and all(c.n == 3 for c in judged), cl
 
 

@@ -1,56 +1,35 @@
-"""saturation's claims on synthetic summaries (every reachable verdict), its theory of the
-saturated fraction against sampling and root finding, and its smoke run end to end."""
+"""saturation's claims on synthetic summaries (every reachable verdict, and tables that must make
+each claim fail), its theory of the saturated fraction against sampling and root finding, the
+neuron's closed forms against finite differences, bad input, and its smoke run end to end."""
 
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from omegaconf import OmegaConf
+from omegaconf.errors import ValidationError
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from actlab.claims import Verdict, run_claims
+from actlab.claims import Kind, Verdict, run_claims
+from actlab.config import ConfigError
 from actlab.probes import NEAR_ZERO
 from actlab.results import load_results, load_run_records, resolve_params
 from experiments import saturation as S
+from tests.helpers import compose
 
 SEEDS = list(range(6))
 ALPHAS = [1.0, 3.0, 10.0, 30.0, 100.0]
+SHIFTS = [0.0, 2.0, 4.0, 8.0, 16.0]
 P = S.Params()
 T = S.THRESHOLDS
 
 
-def _noise(sd: float, seed: int) -> np.ndarray:
-    z = np.random.default_rng(seed).standard_normal(len(SEEDS))
-    return sd * (z - z.mean()) / z.std(ddof=1) if sd > 0 else np.zeros(len(SEEDS))
-
-
-def _summary(sat=None, drop=None, left=None, init="gaussian", diverged=(),
-             sd=0.002) -> pd.DataFrame:
-    """Per (activation, alpha, seed). sat[act](alpha) -> saturated fraction (default: theory);
-    drop[act] -> the gradient ratio alpha=max / alpha=min (geometric, spread by seed);
-    left[act] -> (loss left at alpha=min, loss left at alpha=max)."""
-    sat, drop, left = sat or {}, drop or {}, left or {}
-    rows = []
-    for k, act in enumerate(("tanh", "sigmoid", "relu")):
-        f = sat.get(act, lambda a, act=act: S.theory_fraction(act, a, 1.0, 0.0, 16))
-        r_drop = drop.get(act, 1e-3)
-        lo_left, hi_left = left.get(act, (0.1, 0.95))
-        for j, a in enumerate(ALPHAS):
-            t = (math.log(a) - math.log(ALPHAS[0])) / (math.log(ALPHAS[-1]) - math.log(ALPHAS[0]))
-            sat_v = f(a) + _noise(sd, 10 * k + j)
-            g = np.exp(t * math.log(r_drop) + _noise(0.2, 50 + 10 * k + j) * t)
-            lr = lo_left + t * (hi_left - lo_left) + _noise(0.02, 100 + 10 * k + j)
-            for i, seed in enumerate(SEEDS):
-                div = (act, a, seed) in diverged
-                rows.append({"activation": act, "alpha": a, "seed": seed,
-                             "status": "diverged" if div else "ok", "diverged": div,
-                             "task": "teacher", "init": init, "weight_scale": 1.0,
-                             "bias_scale": 0.0, "in_dim": 16, "saturated": sat_v[i],
-                             "grad_per_error": g[i], "delta_per_error": g[i], "loss0": 1.0,
-                             "loss_end": np.nan if div else lr[i],
-                             "loss_ratio": np.nan if div else lr[i]})
-    return pd.DataFrame(rows)
+def _noise(sd: float, seed: int, n: int = len(SEEDS)) -> np.ndarray:
+    z = np.random.default_rng(seed).standard_normal(n)
+    return sd * (z - z.mean()) / z.std(ddof=1) if sd > 0 else np.zeros(n)
 
 
 def _get(claims, cid):
@@ -58,7 +37,69 @@ def _get(claims, cid):
     return c
 
 
-TAG = "[tanh,alpha=100 vs 1]"
+# --- network designs: synthetic summaries --------------------------------------------------
+
+
+def _summary(design="input_scale", push=None, sat=None, drop=None, left=None, init="gaussian",
+             diverged=(), sd=0.002, deep_sat=0.0, control_left=None, relu_ctrl_left=None,
+             layer_drop=None) -> pd.DataFrame:
+    """Per (activation, control, alpha, seed), three hidden layers.
+    sat[act](alpha) -> layer 1's saturated fraction (default: theory); deep_sat -> layers 2-3's;
+    drop[act] -> layer 1's gradient ratio alpha=max / alpha=min (geometric, spread by seed);
+    layer_drop[act] -> {layer: ratio} for layers 2-3 (default 1: no change);
+    left[act] -> (loss left at alpha=min, at alpha=max); control_left[act] -> the same for the
+    design's own control (input_scale: W1/alpha; default: learns like alpha=min);
+    relu_ctrl_left -> relu's control (default: learns at every alpha)."""
+    sat, drop, left = sat or {}, drop or {}, left or {}
+    control_left, layer_drop = control_left or {}, layer_drop or {}
+    amounts = SHIFTS if push == "bias" else ALPHAS
+    ctrl = S.CONTROL_OF[design]
+    rows = []
+    for k, act in enumerate(("tanh", "sigmoid", "relu")):
+        conds = ["none", ctrl] if design == "input_scale" else \
+            (["none"] if act != "relu" else [ctrl])
+        for control in conds:
+            for j, a in enumerate(amounts):
+                t = j / (len(amounts) - 1)
+                scale = a if (design == "input_scale" and control == "none") or push == "weight" \
+                    else 1.0
+                shift = a if push == "bias" else 0.0
+                f = sat.get(act, lambda a, act=act, scale=scale, shift=shift:
+                            S.theory_fraction(act, scale, 1.0, 0.0, 16, shift))
+                sat_v = f(a) + _noise(sd, 10 * k + j)
+                g = np.exp(t * math.log(drop.get(act, 1e-3)) + _noise(0.2, 50 + 10 * k + j) * t)
+                if control == "none" and act != "relu":
+                    lo_left, hi_left = left.get(act, (0.1, 0.95))
+                elif act == "relu":
+                    lo_left, hi_left = relu_ctrl_left or left.get(act, (0.1, 0.1))
+                else:
+                    lo_left, hi_left = control_left.get(act, (0.1, 0.1))
+                lr = lo_left + t * (hi_left - lo_left) \
+                    + _noise(0.02, 100 + 10 * k + j + 500 * (control != "none"))
+                for i, seed in enumerate(SEEDS):
+                    div = (act, control, a, seed) in diverged
+                    r = {"design": design, "activation": act, "push": push, "control": control,
+                         "alpha": a, "seed": seed, "status": "ok", "diverged": div,
+                         "task": "teacher", "init": init, "weight_scale": 1.0, "bias_scale": 0.0,
+                         "in_dim": 16, "width": 64, "depth": 3, "z_scale": scale,
+                         "z_shift": shift, "saturated": sat_v[i], "sat_1": sat_v[i],
+                         "grad_per_residual": g[i], "delta_per_residual": g[i], "gpr_1": g[i],
+                         "wpr_1": g[i], "loss0": 1.0,
+                         "loss_end": np.nan if div else lr[i],
+                         "loss_ratio": np.nan if div else lr[i]}
+                    for lay in (2, 3):
+                        ld = layer_drop.get(act, {}).get(lay, 1.0)
+                        r[f"sat_{lay}"] = (deep_sat if design == "input_scale" else sat_v[i]) \
+                            + 0.01 * _noise(1.0, 200 + lay)[i]
+                        r[f"gpr_{lay}"] = 1e-3 * math.exp(t * math.log(ld)) \
+                            * math.exp(0.1 * _noise(1.0, 300 + lay + j)[i])
+                    rows.append(r)
+    return pd.DataFrame(rows)
+
+
+TAG = "[input_scale,tanh,100 vs 1]"
+AL = "[all_layers,push=weight,tanh,100 vs 1]"
+
 
 # --- theory --------------------------------------------------------------------------------
 
@@ -72,19 +113,22 @@ def test_cutoff_is_the_root_of_the_derivative_at_the_probes_threshold(act, deriv
 
 
 @pytest.mark.parametrize("act", ["tanh", "sigmoid", "relu"])
-@pytest.mark.parametrize("alpha,ws,bs,d",
-                         [(3.0, 1.0, 0.0, 16), (10.0, 0.7, 0.5, 4), (30.0, 1.3, 0.0, 64)])
-def test_theory_fraction_against_sampling(act, alpha, ws, bs, d):
-    # sample the setting the theory describes: x ~ N(0, alpha^2 I), w ~ N(0, ws^2/d), b ~ N(0, bs^2)
+@pytest.mark.parametrize("alpha,ws,bs,d,shift",
+                         [(3.0, 1.0, 0.0, 16, 0.0), (10.0, 0.7, 0.5, 4, 0.0),
+                          (30.0, 1.3, 0.0, 64, 0.0), (1.0, 1.0, 0.0, 16, 4.0),
+                          (1.0, 1.0, 0.3, 16, 8.5)])
+def test_theory_fraction_against_sampling(act, alpha, ws, bs, d, shift):
+    # sample the setting the theory describes: x ~ N(0, alpha^2 I), w ~ N(0, ws^2/d),
+    # b ~ N(shift, bs^2)
     rng = np.random.default_rng(1)
     n_units, n_x = 4000, 500
     w = rng.normal(0, ws / math.sqrt(d), (n_units, d))
     b = rng.normal(0, bs, (n_units, 1)) if bs > 0 else np.zeros((n_units, 1))
     x = rng.normal(0, alpha, (d, n_x))
-    z = w @ x + b
+    z = w @ x + b + shift
     cut = S.saturation_cutoff(act)
     sampled = float((z < 0).mean()) if act == "relu" else float((np.abs(z) > cut).mean())
-    assert S.theory_fraction(act, alpha, ws, bs, d) == pytest.approx(sampled, abs=0.01)
+    assert S.theory_fraction(act, alpha, ws, bs, d, shift) == pytest.approx(sampled, abs=0.01)
 
 
 def test_theory_without_in_dim_is_the_large_d_limit():
@@ -93,53 +137,76 @@ def test_theory_without_in_dim_is_the_large_d_limit():
     assert math.isnan(S.theory_fraction("softplus", 10.0, 1.0, 0.0, 16))
 
 
-# --- saturated_fraction --------------------------------------------------------------------
+# --- the first layer's saturated fraction ----------------------------------------------------
 
 
 def test_saturated_fraction_reproduced_when_it_follows_theory():
-    cl = S.claims(_summary(), P)
-    for act in ("tanh", "sigmoid", "relu"):
-        c = _get(cl, f"saturated_fraction[{act}]")
-        assert c.verdict is Verdict.REPRODUCED and c.n == len(SEEDS), c
+    for design, push in (("input_scale", None), ("all_layers", "weight"), ("all_layers", "bias")):
+        cl = S.claims(_summary(design, push), P)
+        dtag = f"{design},push={push}" if push else design
+        for act in ("tanh", "sigmoid", "relu"):
+            c = _get(cl, f"saturated_fraction[{dtag},{act}]")
+            assert c.verdict is not Verdict.NOT_REPRODUCED and c.n == len(SEEDS), c
+        assert _get(cl, f"saturated_fraction[{dtag},tanh]").verdict \
+            is Verdict.REPRODUCED
 
 
 def test_saturated_fraction_not_reproduced_when_it_does_not_rise():
     # zero effect: the fraction stays at its alpha = 1 value (no saturation)
     flat = lambda a: S.theory_fraction("tanh", 1.0, 1.0, 0.0, 16)  # noqa: E731
-    assert _get(S.claims(_summary(sat={"tanh": flat}), P), "saturated_fraction[tanh]").verdict \
-        is Verdict.NOT_REPRODUCED
+    assert _get(S.claims(_summary(sat={"tanh": flat}), P),
+                "saturated_fraction[input_scale,tanh]").verdict is Verdict.NOT_REPRODUCED
 
 
 def test_saturated_fraction_of_relu_not_reproduced_when_it_rises():
     tanh_like = lambda a: S.theory_fraction("tanh", a, 1.0, 0.0, 16)  # noqa: E731
     assert _get(S.claims(_summary(sat={"relu": tanh_like}), P),
-                "saturated_fraction[relu]").verdict is Verdict.NOT_REPRODUCED
+                "saturated_fraction[input_scale,relu]").verdict is Verdict.NOT_REPRODUCED
 
 
 def test_saturated_fraction_partly_at_the_margin():
-    # per seed, a deviation of the margin +- seed noise at the largest alpha, none elsewhere
     s = _summary(sd=0.0)
-    at = (s["activation"] == "sigmoid") & (s["alpha"] == ALPHAS[-1])
+    at = (s["activation"] == "sigmoid") & (s["alpha"] == ALPHAS[-1]) & (s["control"] == "none")
     s.loc[at, "saturated"] += T.theory_margin + _noise(0.01, 7)
-    c = _get(S.claims(s, P), "saturated_fraction[sigmoid]")
+    c = _get(S.claims(s, P), "saturated_fraction[input_scale,sigmoid]")
     assert c.verdict is Verdict.PARTLY and c.ci_low < T.theory_margin < c.ci_high
 
 
 def test_saturated_fraction_no_theory_for_orthogonal_init():
-    c = _get(S.claims(_summary(init="orthogonal"), P), "saturated_fraction[tanh]")
+    c = _get(S.claims(_summary(init="orthogonal"), P), "saturated_fraction[input_scale,tanh]")
     assert c.verdict is Verdict.NO_DATA and "orthogonal" in c.detail
 
 
-# --- gradient drop and its comparison with relu ---------------------------------------------
+# --- input_scale: only the first layer, its gradient, the stall, the controls -----------------
 
 
-@pytest.mark.parametrize("key", ["grad_per_error", "delta_per_error"])
+def test_only_first_layer_saturated():
+    assert _get(S.claims(_summary(), P), f"only_first_layer_saturated{TAG}").verdict \
+        is Verdict.REPRODUCED
+    # zero effect: the later layers saturate as much as the first
+    c = _get(S.claims(_summary(deep_sat=0.96), P), f"only_first_layer_saturated{TAG}")
+    assert c.verdict is Verdict.NOT_REPRODUCED
+
+
+@pytest.mark.parametrize("key", ["grad_per_residual", "delta_per_residual"])
 @pytest.mark.parametrize("ratio,verdict", [(1e-4, Verdict.REPRODUCED), (1e-2, Verdict.PARTLY),
                                            (0.3, Verdict.NOT_REPRODUCED),
-                                           (1.0, Verdict.NOT_REPRODUCED)])  # 1.0: no effect
+                                           (1.0, Verdict.NOT_REPRODUCED),  # no effect
+                                           (10.0, Verdict.NOT_REPRODUCED)])  # reversed
 def test_gradient_drop(key, ratio, verdict):
     c = _get(S.claims(_summary(drop={"tanh": ratio}), P), f"{key}_drop{TAG}")
     assert c.verdict is verdict and c.n == len(SEEDS), c
+
+
+def test_an_underflowed_gradient_counts_as_a_drop_not_as_missing():
+    s = _summary(drop={"tanh": 1.0})
+    at = (s["activation"] == "tanh") & (s["alpha"] == 100.0)
+    s.loc[at, ["delta_per_residual", "gpr_1"]] = 0.0
+    lo = (s["activation"] == "tanh") & (s["alpha"] == 1.0)
+    for col in ("delta_per_residual", "gpr_1"):
+        s.loc[lo, col] = np.exp(_noise(0.3, 5, int(lo.sum())))
+    c = _get(S.claims(s, P), f"delta_per_residual_drop{TAG}")
+    assert c.verdict is Verdict.REPRODUCED and c.n == len(SEEDS)
 
 
 @pytest.mark.parametrize("tanh_drop,relu_drop,verdict", [
@@ -147,8 +214,61 @@ def test_gradient_drop(key, ratio, verdict):
     (0.1, 0.1, Verdict.PARTLY)])  # equal drops: no effect of saturation, never reproduced
 def test_gradient_drop_vs_relu(tanh_drop, relu_drop, verdict):
     cl = S.claims(_summary(drop={"tanh": tanh_drop, "relu": relu_drop}), P)
-    for key in ("grad_per_error", "delta_per_error"):
+    for key in ("grad_per_residual", "delta_per_residual"):
         assert _get(cl, f"{key}_vs_relu{TAG}").verdict is verdict
+
+
+@pytest.mark.parametrize("left,verdict", [((0.1, 0.95), Verdict.REPRODUCED),
+                                          ((0.1, 0.1 + T.stall_gap), Verdict.PARTLY),
+                                          ((0.1, 0.1), Verdict.NOT_REPRODUCED),  # no effect
+                                          ((0.5, 0.1), Verdict.NOT_REPRODUCED)])  # reversed
+def test_learning_stalls(left, verdict):
+    c = _get(S.claims(_summary(left={"tanh": left}), P), f"learning_stalls{TAG}")
+    assert c.verdict is verdict, c
+
+
+def test_a_loss_that_grew_counts_as_all_of_it_left():
+    # a blow-up (final loss 1e6 x initial) is "nothing learned", not a gap of 1e6
+    c = _get(S.claims(_summary(left={"tanh": (0.1, 1e6)}), P), f"learning_stalls{TAG}")
+    assert c.measured == pytest.approx(0.9, abs=0.02) and "grew counts as all" in c.detail
+
+
+@pytest.mark.parametrize("left,ctrl,verdict", [
+    ((0.1, 0.95), (0.1, 0.1), Verdict.REPRODUCED),
+    ((0.1, 0.95), (0.1, 0.95), Verdict.PARTLY),  # the control stalls as much: never reproduced
+    ((0.1, 0.5), (0.1, 0.95), Verdict.NOT_REPRODUCED)])  # reversed
+def test_stall_due_to_saturation_against_w1_rescaled(left, ctrl, verdict):
+    s = _summary(left={"tanh": left}, control_left={"tanh": ctrl})
+    assert _get(S.claims(s, P), f"stall_due_to_saturation{TAG}").verdict is verdict
+
+
+def test_stall_due_to_saturation_no_data_when_the_control_blows_up():
+    s = _summary(left={"tanh": (0.1, 0.95)}, control_left={"tanh": (0.1, 50.0)})
+    c = _get(S.claims(s, P), f"stall_due_to_saturation{TAG}")
+    assert c.verdict is Verdict.NO_DATA and "loss grew: 6" in c.detail
+    div = {("tanh", "w1_rescaled", 100.0, s_) for s_ in SEEDS}
+    c = _get(S.claims(_summary(diverged=div), P), f"stall_due_to_saturation{TAG}")
+    assert c.verdict is Verdict.NO_DATA and "diverged: 6" in c.detail
+
+
+@pytest.mark.parametrize("tanh_left,relu_left,verdict", [
+    ((0.1, 0.95), (0.1, 0.1), Verdict.REPRODUCED),
+    ((0.1, 0.1), (0.1, 0.95), Verdict.NOT_REPRODUCED),
+    ((0.1, 0.5), (0.1, 0.5), Verdict.PARTLY)])  # the same stall for relu: never reproduced
+def test_learning_stalls_vs_relu_at_matched_loss(tanh_left, relu_left, verdict):
+    c = _get(S.claims(_summary(left={"tanh": tanh_left}, relu_ctrl_left=relu_left), P),
+             f"learning_stalls_vs_relu{TAG}")
+    assert c.verdict is verdict, c
+
+
+def test_diverged_seeds_have_no_final_loss_and_are_left_out():
+    div = {("relu", "w1_rescaled", 100.0, s) for s in (0, 1, 2)} | {("tanh", "none", 100.0, 5)}
+    cl = S.claims(_summary(diverged=div), P)
+    c = _get(cl, f"learning_stalls{TAG}")
+    assert c.n == len(SEEDS) - 1 and "1 non-finite" in c.detail
+    assert _get(cl, f"learning_stalls_vs_relu{TAG}").n == len(SEEDS) - 4
+    # the gradient at init is measured before any update: diverged runs still count there
+    assert _get(cl, f"grad_per_residual_vs_relu{TAG}").n == len(SEEDS)
 
 
 def test_gradient_claims_pair_by_seed_id():
@@ -158,42 +278,265 @@ def test_gradient_claims_pair_by_seed_id():
     for a, b in zip(ref, shuffled):
         assert a.claim == b.claim and (a.measured == pytest.approx(b.measured) or
                                        (math.isnan(a.measured) and math.isnan(b.measured)))
-    # a seed missing at alpha=max is left out of the pairs
-    s2 = s[~((s["activation"] == "tanh") & (s["alpha"] == 100.0) & (s["seed"] == 2))]
-    assert _get(S.claims(s2, P), f"grad_per_error_drop{TAG}").n == len(SEEDS) - 1
+    s2 = s[~((s["activation"] == "tanh") & (s["alpha"] == 100.0) & (s["seed"] == 2)
+             & (s["control"] == "none"))]
+    assert _get(S.claims(s2, P), f"grad_per_residual_drop{TAG}").n == len(SEEDS) - 1
 
 
-# --- learning stalls -----------------------------------------------------------------------
+# --- all_layers: every layer saturated, per-layer gradient, stall ------------------------------
 
 
-@pytest.mark.parametrize("left,verdict", [((0.1, 0.95), Verdict.REPRODUCED),
-                                          ((0.1, 0.1 + T.stall_gap), Verdict.PARTLY),
-                                          ((0.1, 0.1), Verdict.NOT_REPRODUCED),  # no effect
-                                          ((0.5, 0.1), Verdict.NOT_REPRODUCED)])
-def test_learning_stalls(left, verdict):
-    c = _get(S.claims(_summary(left={"tanh": left}), P), f"learning_stalls{TAG}")
+def test_every_layer_saturated():
+    assert _get(S.claims(_summary("all_layers", "weight"), P),
+                f"every_layer_saturated{AL}").verdict is Verdict.REPRODUCED
+    # the push fails to saturate: layer 1's fraction stays at its unpushed value in every layer
+    flat = lambda a: S.theory_fraction("tanh", 1.0, 1.0, 0.0, 16)  # noqa: E731
+    c = _get(S.claims(_summary("all_layers", "weight", sat={"tanh": flat}), P),
+             f"every_layer_saturated{AL}")
+    assert c.verdict is Verdict.NOT_REPRODUCED
+
+
+def test_per_layer_drop_is_judged_layer_by_layer():
+    s = _summary("all_layers", "weight", drop={"tanh": 1e-4}, layer_drop={"tanh": {3: 1e-4}})
+    cl = S.claims(s, P)
+    verdicts = {lay: _get(cl, f"delta_per_residual_drop[all_layers,push=weight,tanh,layer={lay},"
+                               "100 vs 1]").verdict for lay in (1, 2, 3)}
+    # layer 2 keeps its gradient (ratio 1: no effect) while 1 and 3 lose it
+    assert verdicts == {1: Verdict.REPRODUCED, 2: Verdict.NOT_REPRODUCED, 3: Verdict.REPRODUCED}
+
+
+def test_all_layers_stall_and_its_relu_control():
+    cl = S.claims(_summary("all_layers", "weight", left={"tanh": (0.1, 0.95)}), P)
+    assert _get(cl, f"learning_stalls{AL}").verdict is Verdict.REPRODUCED
+    assert _get(cl, f"learning_stalls_vs_relu{AL}").verdict is Verdict.REPRODUCED
+    # a relu control that blows up is no comparison
+    cl = S.claims(_summary("all_layers", "weight", relu_ctrl_left=(0.1, 1e9)), P)
+    assert _get(cl, f"learning_stalls_vs_relu{AL}").verdict is Verdict.NO_DATA
+
+
+def test_a_summary_of_every_design_judges_each_as_alone():
+    # the summary of a whole run holds network and neuron rows in one frame (object columns)
+    net = _summary(left={"tanh": (0.1, 0.95)})
+    both = pd.concat([net, _neuron_summary()], ignore_index=True)
+    alone, mixed = ({c.claim: c for c in S.claims(t, P)} for t in (net, both))
+    for cid, c in alone.items():
+        assert (mixed[cid].verdict, mixed[cid].n) == (c.verdict, c.n), cid
+    assert _get(list(mixed.values()), f"learning_stalls{TAG}").verdict is Verdict.REPRODUCED
+
+
+def test_designs_and_pushes_are_judged_apart():
+    s = pd.concat([_summary("input_scale", drop={"tanh": 1e-4}),
+                   _summary("all_layers", "weight", drop={"tanh": 1.0}),
+                   _summary("all_layers", "bias", drop={"tanh": 1e-4})], ignore_index=True)
+    cl = S.claims(s, P)
+    assert _get(cl, f"delta_per_residual_drop{TAG}").verdict is Verdict.REPRODUCED
+    assert _get(cl, "delta_per_residual_drop[all_layers,push=weight,tanh,layer=1,100 vs 1]"
+                ).verdict is Verdict.NOT_REPRODUCED
+    assert _get(cl, "delta_per_residual_drop[all_layers,push=bias,tanh,layer=1,16 vs 0]"
+                ).verdict is Verdict.REPRODUCED
+    assert all(c.n == len(SEEDS) for c in cl if c.kind is Kind.EMPIRICAL
+               and c.verdict is not Verdict.NO_DATA and "drop" in c.claim)
+
+
+# --- the neuron: closed forms, and the starts compared --------------------------------------
+
+
+def _cost_np(act, loss, w, b, x, y):
+    a = float(S._phi(act, w * x + b))
+    if loss == "half_mse":
+        return 0.5 * (a - y) ** 2
+    p, q = (a, y) if act == "sigmoid" else ((1 + a) / 2, (1 + y) / 2)
+    return -(q * math.log(p) + (1 - q) * math.log(1 - p))
+
+
+@pytest.mark.parametrize("act,loss", [("sigmoid", "half_mse"), ("sigmoid", "cross_entropy"),
+                                      ("tanh", "half_mse"), ("tanh", "cross_entropy"),
+                                      ("relu", "half_mse")])
+@pytest.mark.parametrize("w,b,x,y", [(0.6, 0.9, 1.0, 0.0), (2.0, 2.0, 1.0, 0.0),
+                                     (-1.3, 0.4, 0.7, 0.8)])
+def test_neuron_closed_form_gradient_against_finite_differences(act, loss, w, b, x, y):
+    h = 1e-6
+    fd_w = (_cost_np(act, loss, w + h, b, x, y) - _cost_np(act, loss, w - h, b, x, y)) / (2 * h)
+    fd_b = (_cost_np(act, loss, w, b + h, x, y) - _cost_np(act, loss, w, b - h, x, y)) / (2 * h)
+    gw, gb = S.neuron_gradient(act, loss, w, b, x, y)
+    assert float(gw) == pytest.approx(fd_w, rel=1e-6, abs=1e-9)
+    assert float(gb) == pytest.approx(fd_b, rel=1e-6, abs=1e-9)
+
+
+def test_steps_to_reach():
+    assert S.steps_to_reach([1.0, 0.8, 0.5, 0.2], 0.0, 0.5) == 2
+    assert math.isnan(S.steps_to_reach([1.0, 0.9], 0.0, 0.5))
+
+
+def _neuron_summary(ratio_mse=5.0, ratio_ce=1.3, act="sigmoid", censored=(), lr=0.1, steps=300,
+                    corrupt=None):
+    """Neuron rows consistent with the closed form (w1, b1 from its gradient, steps from its
+    recursion) except where `ratio_*` asks for another steps ratio (saturated / mild)."""
+    rows = []
+    for loss, ratio in (("half_mse", ratio_mse), ("cross_entropy", ratio_ce)):
+        for i, (w0, b0) in enumerate(((0.6, 0.9), (2.0, 2.0))):
+            for seed in SEEDS:
+                w, b = S.neuron_start(seed, i, w0, b0, 0.1)
+                gw, gb = S.neuron_gradient(act, loss, w, b, 1.0, 0.0)
+                a = S.neuron_outputs(act, loss, w, b, 1.0, 0.0, lr, steps)
+                n = S.steps_to_reach(a, 0.0, 0.5)
+                if ratio is not None and i == 1:
+                    mild = rows[-len(SEEDS)]["steps_to_reach"]
+                    n = round(mild * ratio * math.exp(0.05 * _noise(1.0, 9)[seed]))
+                if (loss, i, seed) in censored:
+                    n = math.nan
+                rows.append({"design": "neuron", "activation": act, "loss": loss, "start": i,
+                             "seed": seed, "x": 1.0, "y": 0.0, "reach": 0.5, "jitter": 0.1,
+                             "lr": lr, "steps": steps, "dtype": "float64", "backward": "exact",
+                             "w0": w, "b0": b, "w1": w - lr * float(gw), "b1": b - lr * float(gb),
+                             "a0": a[0], "a_end": a[-1], "steps_to_reach": n,
+                             "censored": math.isnan(n)})
+    s = pd.DataFrame(rows)
+    if corrupt is not None:
+        s = corrupt(s)
+    return s
+
+
+def test_neuron_math_claims_pass_on_closed_form_rows_and_fail_on_others():
+    cl = S.claims(_neuron_summary(ratio_mse=None, ratio_ce=None), P)
+    for loss in ("half_mse", "cross_entropy"):
+        for name in ("neuron_gradient", "neuron_steps"):
+            c = _get(cl, f"{name}[neuron,sigmoid,loss={loss}]")
+            assert c.verdict is Verdict.PASS and c.n > 0, c
+
+    def no_phi_prime(s):  # a half_mse step that forgot phi': the cross-entropy gradient
+        m = s["loss"] == "half_mse"
+        gw, gb = S.neuron_gradient("sigmoid", "cross_entropy", s.loc[m, "w0"], s.loc[m, "b0"],
+                                   1.0, 0.0)
+        s.loc[m, "w1"] = s.loc[m, "w0"] - 0.1 * gw
+        s.loc[m, "b1"] = s.loc[m, "b0"] - 0.1 * gb
+        return s
+
+    cl = S.claims(_neuron_summary(ratio_mse=None, ratio_ce=None, corrupt=no_phi_prime), P)
+    assert _get(cl, "neuron_gradient[neuron,sigmoid,loss=half_mse]").verdict is Verdict.FAIL
+    # zero effect: the saturated start as fast as the mild one (not what the recursion gives)
+    cl = S.claims(_neuron_summary(ratio_mse=1.0, ratio_ce=None), P)
+    assert _get(cl, "neuron_steps[neuron,sigmoid,loss=half_mse]").verdict is Verdict.FAIL
+    assert _get(cl, "neuron_steps[neuron,sigmoid,loss=cross_entropy]").verdict is Verdict.PASS
+
+
+@pytest.mark.parametrize("ratio,verdict", [(5.0, Verdict.REPRODUCED), (1.0, Verdict.NOT_REPRODUCED),
+                                           (0.5, Verdict.NOT_REPRODUCED)])
+def test_saturated_start_slower(ratio, verdict):
+    c = _get(S.claims(_neuron_summary(ratio_mse=ratio), P),
+             "saturated_start_slower[neuron,sigmoid]")
+    assert c.verdict is verdict and c.n == len(SEEDS), c
+
+
+@pytest.mark.parametrize("ratio,verdict", [(1.3, Verdict.REPRODUCED),
+                                           (5.0, Verdict.NOT_REPRODUCED)])  # CE as slow as MSE
+def test_cross_entropy_removes_slowdown(ratio, verdict):
+    c = _get(S.claims(_neuron_summary(ratio_ce=ratio), P),
+             "cross_entropy_removes_slowdown[neuron,sigmoid]")
     assert c.verdict is verdict, c
 
 
-@pytest.mark.parametrize("tanh_left,relu_left,verdict", [
-    ((0.1, 0.95), (0.1, 0.1), Verdict.REPRODUCED),
-    ((0.1, 0.1), (0.1, 0.95), Verdict.NOT_REPRODUCED),
-    ((0.1, 0.5), (0.1, 0.5), Verdict.PARTLY)])  # the same stall for relu: never reproduced
-def test_learning_stalls_vs_relu(tanh_left, relu_left, verdict):
-    c = _get(S.claims(_summary(left={"tanh": tanh_left, "relu": relu_left}), P),
-             f"learning_stalls_vs_relu{TAG}")
-    assert c.verdict is verdict, c
+def test_relu_neuron_is_the_control():
+    s = _neuron_summary(ratio_mse=None, act="relu").query("loss == 'half_mse'")
+    c = _get(S.claims(s, P), "no_slowdown_without_flat_region[neuron,relu]")
+    assert c.kind is Kind.MATH and c.verdict is Verdict.PASS, c
+    # the more wrong start slower: the closed form says otherwise
+    s = _neuron_summary(ratio_mse=5.0, act="relu").query("loss == 'half_mse'")
+    assert _get(S.claims(s, P), "no_slowdown_without_flat_region[neuron,relu]").verdict \
+        is Verdict.FAIL
 
 
-def test_diverged_seeds_have_no_final_loss_and_are_left_out():
-    div = {("relu", 100.0, s) for s in (0, 1, 2)} | {("tanh", 100.0, 5)}
-    cl = S.claims(_summary(left={"relu": (0.1, 0.1)}, diverged=div), P)
-    c = _get(cl, f"learning_stalls{TAG}")
+def test_a_censored_saturated_start_is_a_lower_bound_for_slower_only():
+    cens = {("half_mse", 1, s) for s in SEEDS}
+    c = _get(S.claims(_neuron_summary(censored=cens), P), "saturated_start_slower[neuron,sigmoid]")
+    assert c.n == len(SEEDS) and "counted as steps + 1" in c.detail
+    cens = {("cross_entropy", 1, 0)}
+    c = _get(S.claims(_neuron_summary(censored=cens), P),
+             "cross_entropy_removes_slowdown[neuron,sigmoid]")
     assert c.n == len(SEEDS) - 1 and "1 non-finite" in c.detail
-    c = _get(cl, f"learning_stalls_vs_relu{TAG}")
-    assert c.n == len(SEEDS) - 4
-    # the gradient at init is measured before any update: diverged runs still count there
-    assert _get(cl, f"grad_per_error_vs_relu{TAG}").n == len(SEEDS)
+
+
+def test_neuron_settings_are_judged_apart():
+    a = _neuron_summary()
+    b = _neuron_summary(lr=0.2, ratio_mse=1.0)
+    cl = S.claims(pd.concat([a, b], ignore_index=True), P)
+    assert _get(cl, "saturated_start_slower[neuron,sigmoid,lr=0.1]").verdict is Verdict.REPRODUCED
+    assert _get(cl, "saturated_start_slower[neuron,sigmoid,lr=0.2]").verdict \
+        is Verdict.NOT_REPRODUCED
+
+
+# --- the run: neuron rows against the closed form, bad input ---------------------------------
+
+
+def test_neuron_run_matches_its_closed_form():
+    cfg = compose(["experiment=saturation", "params.design=neuron", "activation=sigmoid",
+                   "trainer.steps=120", "trainer.dtype=float64"])
+    res = S.run_seeds(cfg, torch.device("cpu"), [0, 1])
+    rows = [{**r, "seed": s, "activation": "sigmoid", "run_id": f"r{s}", "lr": cfg.trainer.lr,
+             "steps": cfg.trainer.steps, "dtype": "float64"}
+            for s, rr in res.items() for r in rr.rows]
+    table = pd.DataFrame(rows)
+    assert set(table["metric"]) == {"output", "w", "b", "cost"}
+    assert len(table) == 2 * 2 * 2 * 121 * 4  # seeds x costs x starts x steps x metrics
+    summary = S.summarize(table, S.Params())
+    cl = S.claims(summary, S.Params())
+    for c in cl:
+        if c.kind is Kind.MATH:
+            assert c.verdict is Verdict.PASS, c
+    # each seed starts elsewhere (jitter), the same seed at the same start
+    assert summary.groupby("start")["w0"].nunique().tolist() == [2, 2]
+
+
+@pytest.mark.parametrize("design", ["all_layers", "neuron"])
+def test_run_seeds_equals_run(design):
+    """The other designs batch their seeds too (input_scale: tests/test_run_seeds.py)."""
+    over = ["experiment=saturation", "scale=smoke", f"params.design={design}",
+            "activation=tanh", "trainer.steps=4", "params.alphas=[1,30]", "params.shifts=[0,8]"]
+    batched = S.run_seeds(compose(over), torch.device("cpu"), [0, 1])
+    for s in (0, 1):
+        solo = S.run(compose([*over, f"seed={s}"]), torch.device("cpu")).rows
+        assert len(solo) == len(batched[s].rows)
+        for a, b in zip(solo, batched[s].rows):
+            assert {k: v for k, v in a.items() if k != "value"} == \
+                {k: v for k, v in b.items() if k != "value"}
+            if math.isfinite(a["value"]) and abs(a["value"]) < 1e6:
+                assert b["value"] == pytest.approx(a["value"], rel=1e-3, abs=1e-5)
+
+
+@pytest.mark.parametrize("key,bad", [("design", "sideways"), ("loss", ["hinge"]),
+                                     ("pushes", ["shear"])])
+def test_the_schema_refuses_an_unknown_choice(key, bad):
+    with pytest.raises(ValidationError):
+        OmegaConf.merge(OmegaConf.structured(S.Params), {key: bad})
+
+
+@pytest.mark.parametrize("overrides,needle", [
+    (["params.design=neuron", "params.w0=[1,2]", "params.b0=[1]"], "params.w0=[1.0, 2.0]"),
+    (["params.design=neuron", "params.reach=1.5"], "params.reach=1.5: must lie in (0, 1)"),
+    (["params.design=neuron", "params.y=2"], "params.y=2.0: cross_entropy with sigmoid needs"),
+    (["task.input_scale=30"], "task.input_scale=30.0: saturation sets the input scale"),
+    (["params.alphas=[0,1]"], "params.alphas=[0.0, 1.0]: give at least one value, each > 0"),
+])
+def test_bad_values_give_one_line_naming_the_key(overrides, needle):
+    cfg = compose(["experiment=saturation", "scale=smoke", "activation=sigmoid", *overrides])
+    with pytest.raises(ConfigError) as e:
+        S.run_seeds(cfg, torch.device("cpu"), [0])
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_non_finite_neuron_input_is_refused_by_name():
+    from actlab.config import validate
+
+    cfg = compose(["experiment=saturation", "params.design=neuron", "params.x=nan"])
+    with pytest.raises(ConfigError, match=r"params\.x=nan: must be a finite number"):
+        validate(cfg)
+
+
+def test_an_unknown_design_on_the_command_line(cli, tmp_path):
+    r = cli("experiment=saturation", "params.design=sideways", f"out_dir={tmp_path}")
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert ("params.design=sideways: Invalid value 'sideways', expected one of [input_scale, "
+            "all_layers, neuron]") in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 # --- end to end ----------------------------------------------------------------------------
@@ -206,8 +549,15 @@ def test_smoke_end_to_end(cli, tmp_path):
     table = load_results(out)["saturation"]
     params = resolve_params(S.Params, load_run_records(out).get("saturation", {}), table)
     summary = S.summarize(table, params)
-    assert len(summary) == len(summary.drop_duplicates(["activation", "alpha", "seed"]))
-    assert (summary["in_dim"] == 16).all()
+    net = summary[summary["design"] != "neuron"]
+    keys = ["design", "activation", "push", "control", "alpha", "seed"]
+    assert len(net) == len(net.drop_duplicates(keys)) and set(net["design"]) == {
+        "input_scale", "all_layers"}
+    neu = summary[summary["design"] == "neuron"]
+    assert len(neu) == len(neu.drop_duplicates(["activation", "loss", "start", "seed"])) > 0
+    assert (net["in_dim"] == 16).all()
     claims = run_claims(S.EXPERIMENT, table, params)
     assert claims and all(c.verdict is not Verdict.ERROR for c in claims), claims
-    assert S.EXPERIMENT.draw(table, params)
+    assert not [c for c in claims if c.verdict is Verdict.FAIL], claims
+    assert set(S.EXPERIMENT.draw(table, params)) == {"saturation", "saturation_gradients",
+                                                     "saturation_neuron"}

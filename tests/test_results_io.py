@@ -15,3 +15,55 @@ def test_atomic_writes_get_the_permissions_of_a_plain_write(tmp_path):
         assert mode == stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o644
     finally:
         os.umask(old)
+
+
+def _fake_runs(out, n_runs=3):
+    """Run folders as write_run leaves them: a column that is a word for one run and empty for
+    another (gelu's `approximate`), one that is numbers in one run and words in another."""
+    import json
+
+    import pandas as pd
+
+    for i in range(n_runs):
+        d = out / "runs" / "toy" / f"run{i}"
+        d.mkdir(parents=True)
+        df = pd.DataFrame({"run_id": f"run{i}", "experiment": "toy", "activation": "gelu",
+                           "depth": 2, "width": 4, "weight_scale": 1.0, "task": "teacher",
+                           "seed": i, "step": [0, 10], "layer": [None, 1], "metric": "loss",
+                           "value": [1.0, 0.5], "approximate": "tanh" if i == 0 else None,
+                           "condition": 0.5 if i == 1 else "high"})
+        df.to_csv(d / "metrics.csv", index=False)
+        (d / "summary.json").write_text(json.dumps({"status": "ok", "rows": 2}))
+        (d / "config.yaml").write_text("seed: 0\n")
+
+
+def test_collect_writes_a_schema_and_a_parquet_copy_read_back_alike(tmp_path):
+    import json
+    import os
+    import warnings
+
+    from actlab.results import collect, load_results, read_table
+
+    _fake_runs(tmp_path)
+    path = collect(tmp_path, log=lambda m: None)["toy"]
+    schema = json.loads(path.with_suffix(".schema.json").read_text())
+    assert schema["value"] == "float64" and schema["approximate"] == "str"
+    assert schema["condition"] == "str"  # numbers in one run, words in another: text
+    assert path.with_suffix(".parquet").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no mixed-dtype guessing
+        from_parquet = load_results(tmp_path)["toy"]
+        os.utime(path.with_suffix(".parquet"), (0, 0))  # older than the CSV: the CSV is read
+        from_csv = read_table(path)
+    assert dict(from_parquet.dtypes) == dict(from_csv.dtypes)
+    assert from_csv["approximate"].isna().sum() == 4 and (from_parquet["layer"].isna()).sum() == 3
+    assert sorted(from_csv["condition"].unique()) == ["0.5", "high"]
+
+
+def test_a_corrupt_parquet_copy_falls_back_to_the_csv(tmp_path):
+    from actlab.results import collect, read_table
+
+    _fake_runs(tmp_path)
+    path = collect(tmp_path, log=lambda m: None)["toy"]
+    path.with_suffix(".parquet").write_bytes(b"not parquet")
+    assert len(read_table(path)) == 6
