@@ -224,13 +224,17 @@ class Evidence:
         return f"{self.dropped} non-finite value(s) left out" if self.dropped else ""
 
 
-def over_seeds(values, rule: Rule, *, log: bool = False) -> Evidence:
+def over_seeds(values, rule: Rule, *, log: bool = False, binary: bool | None = None) -> Evidence:
     """Mean (or geometric mean, log=True) and t interval over seeds, at the rule's level.
-    Non-finite values (and, on the log scale, values <= 0) are dropped and counted."""
+    Non-finite values (and, on the log scale, values <= 0) are dropped and counted.
+    `binary`: the values are one yes/no outcome per seed (exact binomial interval); None guesses
+    it from values that are all 0 or 1, so a continuous quantity (a fraction that is 1.0 in every
+    seed, a difference of counts) must pass binary=False."""
     v = np.asarray(values, dtype=float).ravel()
     bad = ~np.isfinite(v) | ((v <= 0) if log else False)
     keep = v[~bad]
-    if not log and len(keep) >= 2 and np.isin(keep, (0.0, 1.0)).all() and keep.any():
+    yes_no = np.isin(keep, (0.0, 1.0)).all() if binary is None else binary
+    if not log and len(keep) >= 2 and yes_no and keep.any():
         # one yes/no outcome per seed: the exact binomial interval, which stays honest when every
         # seed agrees (a t interval would collapse to a point). All zeros is left to the t rule:
         # no spread, no interval, and an estimate of exactly 0 supports no "above 0"

@@ -87,7 +87,8 @@ def main() -> None:
         sys.exit(2)
     # Hydra prints a bad override as a paragraph and exits 1; let it raise instead and print one
     # line. HYDRA_FULL_ERROR=1 set by the user still gets the full traceback.
-    wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    user_setting = os.environ.get("HYDRA_FULL_ERROR")
+    wants_traceback = user_setting == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
     started = time.time()
     signal.signal(signal.SIGINT, _on_sigint)
@@ -105,6 +106,11 @@ def main() -> None:
             sys.exit(1)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
+    finally:  # called again in the same process (tests, notebooks): the user's setting again
+        if user_setting is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = user_setting
     if _INTERRUPTED:  # a Ctrl-C that some library code swallowed still ends the command
         _exit_interrupted()
     # A crashed run does not stop a sweep; it is recorded, and the command says so at the end.

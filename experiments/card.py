@@ -78,10 +78,21 @@ def versus(reference: str, better: str, what: str, margin: float = 0.0) -> Calla
         diff = (mine[both] - ref[both]).to_numpy(dtype=float)
         rule = above(margin) if better == "higher" else below(-margin)
         word = "higher" if better == "higher" else "lower"
-        c = empirical(experiment=NAME, claim=f"{what}[{label} vs {reference}]",
-                      statement=f"{label}: {what} {word} than {reference} (paired by seed)",
-                      rule=rule, evidence=over_seeds(diff, rule))
-        return c
+        statement = f"{label}: {what} {word} than {reference} (paired by seed)"
+        if label == reference:
+            return no_data(experiment=NAME, claim=f"{what}[{label} vs {reference}]",
+                           statement=statement, kind=Kind.EMPIRICAL,
+                           why=f"{label} is the reference itself")
+        # a difference of counts or of fractions is continuous evidence, not yes/no outcomes
+        ev = over_seeds(diff, rule, binary=False)
+        if math.isfinite(ev.estimate) and not math.isfinite(ev.lo) and ev.estimate == 0.0:
+            # every seed equal on both sides: no difference, and no interval to say more
+            return Claim(experiment=NAME, claim=f"{what}[{label} vs {reference}]",
+                         statement=statement, kind=Kind.EMPIRICAL, verdict=Verdict.PARTLY,
+                         measured=0.0, expected=str(rule), n=ev.n,
+                         rule=f"{rule}; {ev.method}", detail="identical in every seed")
+        return empirical(experiment=NAME, claim=f"{what}[{label} vs {reference}]",
+                         statement=statement, rule=rule, evidence=ev)
 
     judge.reference = reference
     return judge
@@ -216,9 +227,12 @@ def common_condition(v: pd.DataFrame, among=None) -> pd.DataFrame:
     if "condition" not in v.columns:
         return v
     judged = v if among is None else v[v["activation"].isin(among)]
+    needed = set(judged["activation"]) if among is None else set(among)
     share = judged.groupby(["condition", "activation"])["value"].apply(
         lambda x: np.isfinite(x).mean())
-    ok = share.groupby(level=0).min()
+    # a condition qualifies only if every needed activation has rows there at all
+    present = share.groupby(level=0).apply(lambda x: set(x.index.get_level_values(1)) >= needed)
+    ok = share.groupby(level=0).min().where(present, 0.0)
     good = ok[ok > 0.5].index
     return v[v["condition"] == good.max()] if len(good) else v.iloc[0:0]
 
@@ -366,7 +380,7 @@ def run_card(act_overrides: list[str], out: Path, smoke: bool = False,
                 kind=Kind.EMPIRICAL, why=why, applies=False)})
             continue
         if test.experiment is None:
-            rows.append(_computed(test, act, label))
+            rows.append(_computed(test, act, label, act_cfg))
             continue
         exp = registry[test.experiment]
         ov = list(test.overrides)
@@ -400,7 +414,7 @@ def run_card(act_overrides: list[str], out: Path, smoke: bool = False,
     return {"label": label, "rows": rows, "paths": paths, "seconds": seconds}
 
 
-def _computed(test: Test, act: Activation, label: str) -> dict:
+def _computed(test: Test, act: Activation, label: str, act_cfg: dict) -> dict:
     base_acts = {b: get_activation(b) for b in BASELINES}
     if test.key == "derivative":
         value, claim = derivative_check(act)
@@ -408,6 +422,14 @@ def _computed(test: Test, act: Activation, label: str) -> dict:
     elif test.key == "chain":
         value, claim = chain_factor(act)
         base = {b: chain_factor(a)[0] for b, a in base_acts.items()}
+        own = act_cfg.get("name") != "custom" or act_cfg.get("derivative")
+        if not own or str(act_cfg.get("backward", "exact")) != "exact":
+            # autograd would be compared with itself: its derivative *is* autograd's
+            claim = no_data(experiment=NAME, claim=claim.claim, statement=claim.statement,
+                            kind=Kind.MATH, applies=False,
+                            why="its derivative is autograd's (a custom function without "
+                            "activation.derivative, or a backward ablation): the chain rule "
+                            "would compare autograd with itself")
     elif test.key == "pieces":
         v = pd.DataFrame([{"activation": name, "seed": s, "value": line_pieces(a, s)}
                           for name, a in [(label, act), ("relu", base_acts["relu"])]
@@ -426,30 +448,23 @@ def _computed(test: Test, act: Activation, label: str) -> dict:
 
 
 def _critical_claim(act: Activation, label: str, sw: float, reason: str) -> Claim:
-    """chi_1(sigma_w*) = 1 checked with scipy's adaptive quadrature (another method than the
-    Gauss-Hermite rule the root finder uses)."""
+    """chi_1(sigma_w*) = 1 with q* re-solved on the quad-integrated q map and chi_1 integrated by
+    scipy's adaptive quadrature (edge_of_chaos.chi1_by_quad): another method than the composite
+    Gauss-Legendre rule and brentq that found the root."""
+    from actlab.meanfield import q_star
+    from experiments.edge_of_chaos import chi1_by_quad
+
     statement = "chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] equals 1 at the critical weight scale."
     if not math.isfinite(sw):
         return no_data(experiment=NAME, claim=f"critical[{label}]", statement=statement,
                        kind=Kind.MATH, why=f"no critical weight scale: {reason}", applies=False)
-    from scipy.integrate import quad
-
-    from actlab.meanfield import q_star
-
-    q = q_star(act, sw, 0.0)
-    if not (math.isfinite(q) and q > 0):
+    chi, how = chi1_by_quad(act, sw, 0.0, q_star(act, sw, 0.0))
+    if not math.isfinite(chi):
         return no_data(experiment=NAME, claim=f"critical[{label}]", statement=statement,
-                       kind=Kind.MATH, why=f"q* = {q:g} at sigma_w* (the fixed point is 0 or "
-                       "infinite): chi_1 is a limit there", applies=False)
-
-    def integrand(z):
-        d = float(act.deriv(torch.tensor(math.sqrt(q) * z, dtype=torch.float64)))
-        return d * d * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-
-    chi = sw**2 * quad(integrand, -12, 12, limit=400, points=[0.0])[0]
+                       kind=Kind.MATH, why=how, applies=False)
     return math_claim(experiment=NAME, claim=f"critical[{label}]", statement=statement,
-                      measured=chi, expected="chi_1 = 1 +- 1e-6 (scipy quad)",
-                      ok=abs(chi - 1) < 1e-6, n=1)
+                      measured=chi, expected="chi_1 = 1 +- 1e-6 (q* and chi_1 by scipy quad)",
+                      ok=abs(chi - 1) < 1e-6, n=1, detail=how)
 
 
 def main(argv: list[str] | None = None) -> int:

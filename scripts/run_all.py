@@ -22,7 +22,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="outputs")
-    p.add_argument("--scale", default="default", choices=["default", "smoke"])
+    p.add_argument("--scale", default="default", choices=["default", "smoke", "full"])
     p.add_argument("--only", nargs="*", default=None, help="experiments to run (default: all)")
     p.add_argument("overrides", nargs="*", help="extra Hydra overrides for every experiment")
     args = p.parse_args()

@@ -25,3 +25,35 @@ def run_cli(*args: str, module: str = "actlab", timeout: int = 600) -> subproces
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def run_cli_here(*args: str) -> subprocess.CompletedProcess:
+    """`actlab ARGS` called in this process (its main, stdout and stderr captured, SystemExit as
+    the return code): the same code path as the console script at a tenth of the cost. For what
+    needs a fresh interpreter (start-up, signals, imports) use `cli`."""
+    import contextlib
+    import io
+
+    from actlab.entry import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv, env = sys.argv, dict(os.environ)
+    sys.argv = ["actlab", *args]
+    os.environ["CI"] = "true"
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv = argv
+        os.environ.clear()
+        os.environ.update(env)
+    return subprocess.CompletedProcess(["actlab", *args], code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli_here():
+    return run_cli_here

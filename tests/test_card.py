@@ -111,3 +111,33 @@ def test_line_pieces_agree_with_the_exact_count_for_relu():
         sampled = C.line_pieces(relu, seed)
         assert abs(sampled - exact) <= 1, (seed, sampled, exact)
         assert exact > 3
+
+
+def test_versus_on_counts_is_not_a_yes_no_rate():
+    """Differences of piece counts [0, 1, 0] are weak evidence, not 1 of 3 'yes' outcomes."""
+    v = pd.DataFrame({"activation": ["mine"] * 3 + ["relu"] * 3, "seed": [0, 1, 2] * 2,
+                      "value": [5, 6, 5, 5, 5, 5]})
+    assert C.versus("relu", "higher", "pieces")("mine", v, None).verdict is Verdict.PARTLY
+
+
+def test_identical_in_every_seed_is_no_clear_difference():
+    v = pd.DataFrame({"activation": ["mine"] * 3 + ["relu"] * 3, "seed": [0, 1, 2] * 2,
+                      "value": [0.0] * 6})
+    c = C.versus("relu", "lower", "dead fraction")("mine", v, None)
+    assert c.verdict is Verdict.PARTLY and "no clear difference" in C.sentence(
+        c, C.Test("t", "t", None, judge=C.versus("relu", "lower", "x")))
+    assert C.versus("relu", "lower", "x")("relu", v, None).verdict is Verdict.NO_DATA
+
+
+def test_common_condition_needs_every_activation_present():
+    v = pd.DataFrame({"activation": ["a", "a", "b", "b", "a", "a"], "seed": [0, 1, 0, 1, 0, 1],
+                      "condition": [10, 10, 10, 10, 100, 100], "value": [1.0] * 6})
+    assert set(C.common_condition(v, among=["a", "b"])["condition"]) == {10}
+
+
+def test_chain_rule_is_no_data_when_the_derivative_is_autograds(shared_out):
+    act = get_activation("tanh")
+    row = C._computed(C.TESTS[1], act, "x", {"name": "custom", "target": "m:f"})
+    assert row["claim"].verdict is Verdict.NO_DATA
+    row = C._computed(C.TESTS[1], act, "tanh", {"name": "tanh", "backward": "exact"})
+    assert row["claim"].verdict is Verdict.PASS

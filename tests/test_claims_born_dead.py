@@ -213,9 +213,9 @@ def test_seeds_pool_their_networks():
     assert get(B.claims(s, B.Params()), "exact_depth2[width=2]").n == 2 * N
 
 
-def test_smoke_end_to_end(cli, tmp_path):
+def test_smoke_end_to_end(cli_here, tmp_path):
     out = tmp_path / "out"
-    r = cli("-m", "experiment=born_dead", "scale=smoke", f"out_dir={out}")
+    r = cli_here("-m", "experiment=born_dead", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     table = load_results(out)["born_dead"]
     params = resolve_params(B.Params, load_run_records(out).get("born_dead", {}), table)

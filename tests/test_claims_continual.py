@@ -1,48 +1,63 @@
-"""The continual experiment's claims on summaries built to reach each verdict, its summary of a
-hand-made raw table, its protected-weight measure against a loop-by-loop count, and the smoke grid
-end to end."""
+"""The continual experiment's claims on summaries built to reach each verdict, and on tables built
+to make each claim fail (no effect, a reversed effect, a missing arm, an effect that is only more
+learning per step, a quantity that is zero by construction); its summary of hand-made raw tables;
+bad choices refused at composition."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from actlab.claims import Verdict
 from experiments import continual as C
+from experiments import continual_claims as CC
 
 SEEDS = list(range(8))
-COLUMNS = ("forgetting_first", "protected", "plasticity_slope")
+VALUES = ("forgetting_first", "protected", "carried", "distance", "gain", "inactive",
+          "learned_first", "stayed_inactive")
 
 
-def _rows(activation, slope, values: dict, *, sequence="split", head="task", lr=0.05, seeds=SEEDS,
-          diverged=()):
+def _noise(n, sd, seed):
+    z = np.random.default_rng(seed).standard_normal(n)
+    return sd * (z - z.mean()) / z.std(ddof=1)
+
+
+def _rows(activation, slope, values: dict, *, backward="exact", sequence="split", head="task",
+          lr=0.05, shift=0.0, seeds=SEEDS, diverged=()):
     out = []
     for i, s in enumerate(seeds):
-        row = {"activation": activation, "slope": slope, "sequence": sequence, "head": head,
-               "lr": lr, "seed": s, "diverged": s in diverged, "n_tasks": 5,
-               "zero_grad": 0.1 if activation == "relu" else 0.0,
-               "dead_first": 0.0, "dead_last": 0.0}
-        row.update({k: float(np.asarray(v)[i]) for k, v in values.items()})
+        row = {"activation": activation, "slope": slope, "backward": backward,
+               "sequence": sequence, "head": head, "lr": lr, "bias_shift": shift, "seed": s,
+               "diverged": s in diverged, "n_tasks": 5}
+        row.update({k: 0.2 for k in VALUES})
+        row["learned_first"] = 0.9
+        row.update({k: float(np.broadcast_to(v, len(seeds))[i]) for k, v in values.items()})
         out.append(row)
     return out
 
 
-def _pair(effect: float, noise: float, column: str, *, sign: int, seed=0, **kw) -> list[dict]:
-    """relu and leaky 0.1 per seed: leaky - relu = sign * effect + noise, per seed, the noise
-    standardized (mean exactly 0, sd exactly `noise`) so that each verdict is reached for sure."""
-    rng = np.random.default_rng(seed)
-    base = rng.normal(0.3, 0.05, len(kw.get("seeds", SEEDS)))
-    z = rng.standard_normal(len(base))
-    delta = sign * effect + noise * (z - z.mean()) / z.std(ddof=1)
-    other = {c: np.full(len(base), 0.2) for c in COLUMNS if c != column}
-    return (_rows("relu", np.nan, {column: base, **other}, **kw)
-            + _rows("leaky_relu", 0.1, {column: base + delta, **other}, **kw))
+def _cell(column="forgetting_first", leaky=0.1, noise=0.01, *, zero_below=None, leaky_below=None,
+          slope=0.1, seed=0, **kw) -> list[dict]:
+    """relu, leaky (relu + `leaky` per seed, up to exact noise) and, if given, the crossed arms
+    (their offsets from relu)."""
+    base = 0.3 + _noise(len(kw.get("seeds", SEEDS)), 0.05, seed + 100)
+    rows = (_rows("relu", np.nan, {column: base}, **kw)
+            + _rows("leaky_relu", slope, {column: base + leaky + _noise(len(base), noise, seed)},
+                    **kw))
+    if zero_below is not None:
+        rows += _rows("leaky_relu", slope, {column: base + zero_below
+                                            + _noise(len(base), noise, seed + 1)},
+                      backward="zero_below", **kw)
+    if leaky_below is not None:
+        rows += _rows("relu", slope, {column: base + leaky_below
+                                      + _noise(len(base), noise, seed + 2)},
+                      backward="leaky_below", **kw)
+    return rows
 
 
 def _claims(rows, prefix):
-    return [c for c in C.claims(pd.DataFrame(rows), C.Params()) if c.claim.startswith(prefix)]
+    return [c for c in C.claims(pd.DataFrame(rows), C.Params()) if c.claim.startswith(prefix + "[")]
 
 
 def _one(rows, prefix):
@@ -54,249 +69,395 @@ def _one(rows, prefix):
 # -- leaky_forgets_more: leaky minus relu forgetting of task 0, paired by seed, > 0
 
 
-@pytest.mark.parametrize("effect,noise,sign,verdict", [
-    (0.1, 0.01, +1, Verdict.REPRODUCED),
-    (0.1, 0.01, -1, Verdict.NOT_REPRODUCED),  # relu forgets more: the whole interval below 0
-    (0.01, 0.05, +1, Verdict.PARTLY),
+@pytest.mark.parametrize("effect,noise,verdict", [
+    (0.1, 0.01, Verdict.REPRODUCED),
+    (-0.1, 0.01, Verdict.NOT_REPRODUCED),  # relu forgets more: reversed
+    (0.005, 0.05, Verdict.PARTLY),
+    (0.0, 0.0, Verdict.NOT_REPRODUCED),  # no effect at all: an estimate of exactly 0
 ])
-def test_leaky_forgets_more_verdicts(effect, noise, sign, verdict):
-    c = _one(_pair(effect, noise, "forgetting_first", sign=sign), "leaky_forgets_more")
+def test_leaky_forgets_more_verdicts(effect, noise, verdict):
+    c = _one(_cell(leaky=effect, noise=noise), "leaky_forgets_more")
     assert c.verdict is verdict and c.n == len(SEEDS)
     assert c.claim == "leaky_forgets_more[sequence=split,head=task,slope=0.1]"
     assert ("reversed" in c.detail) == (c.measured < 0)
+    assert c.measured == pytest.approx(effect, abs=1e-9)
 
 
-def test_leaky_forgets_more_zero_effect_is_not_reproduced():
-    c = _one(_pair(0.0, 0.0, "forgetting_first", sign=1), "leaky_forgets_more")
-    assert c.verdict is not Verdict.REPRODUCED and c.measured == pytest.approx(0, abs=1e-12)
+def test_forgetting_of_a_task_never_learned_has_no_data():
+    """Task-masked pairs: chance is 1/2; a task 0 learned to 0.55 cannot be forgotten much, and
+    a difference in its 'forgetting' is not the article's effect."""
+    rows = _cell(leaky=0.1)
+    for r in rows:
+        r["learned_first"] = 0.55
+    c = _one(rows, "leaky_forgets_more")
+    assert c.verdict is Verdict.NO_DATA and "task 0 was not learned" in c.detail
+    for r in rows:
+        r["head"] = "shared"  # chance 1/10: 0.55 is learned
+    assert _one(rows, "leaky_forgets_more").verdict is Verdict.REPRODUCED
 
 
 def test_pairs_by_seed_id_and_leaves_diverged_seeds_out():
-    rows = _pair(0.1, 0.01, "forgetting_first", sign=1)
-    rows = rows[::-1]  # order does not matter: pairs are by seed id
-    rows.append(_rows("leaky_relu", 0.1, {"forgetting_first": [5.0], "protected": [0.2],
-                                          "plasticity_slope": [0.0]},
-                      seeds=[99])[0])  # no relu partner
+    rows = _cell(leaky=0.1)[::-1]  # order does not matter: pairs are by seed id
+    rows += _rows("leaky_relu", 0.1, {"forgetting_first": 5.0}, seeds=[99])  # no relu partner
     for r in rows:  # seed 3 diverged (leaky side): a huge forgetting that must not count
         if r["seed"] == 3 and r["activation"] == "leaky_relu":
             r["diverged"], r["forgetting_first"] = True, 50.0
     c = _one(rows, "leaky_forgets_more")
     assert c.n == len(SEEDS) - 1 and c.verdict is Verdict.REPRODUCED
-    assert ("1 non-finite value(s) left out" in c.detail
-            and c.measured == pytest.approx(0.1, abs=0.02))
+    assert "1 non-finite value(s) left out" in c.detail
+    assert c.measured == pytest.approx(0.1, abs=0.02)
 
 
-# -- relu_protects_more: relu minus leaky protected fraction, paired by seed, > 0
+# -- gradient_leak_forgets: the gradient-only ablation, each forward pass
 
 
-@pytest.mark.parametrize("effect,noise,sign,verdict", [
-    (0.05, 0.005, -1, Verdict.REPRODUCED),  # leaky protects less: relu - leaky > 0
-    (0.05, 0.005, +1, Verdict.NOT_REPRODUCED),
-    (0.002, 0.02, -1, Verdict.PARTLY),
+def test_gradient_leak_forgets_when_the_leak_s_gradient_carries_the_effect():
+    # leaky with zero_below forgets like relu, relu with leaky_below like leaky
+    rows = _cell(leaky=0.1, zero_below=0.0, leaky_below=0.1)
+    found = {c.claim: c for c in _claims(rows, "gradient_leak_forgets")}
+    assert set(found) == {"gradient_leak_forgets[sequence=split,head=task,slope=0.1,forward=relu]",
+                          "gradient_leak_forgets[sequence=split,head=task,slope=0.1,"
+                          "forward=leaky_relu]"}
+    assert {c.verdict for c in found.values()} == {Verdict.REPRODUCED}
+    # a family of two per cell: Bonferroni over 2
+    assert all("Bonferroni over the 2 claims" in c.detail for c in found.values())
+
+
+def test_gradient_leak_fails_when_the_forward_pass_carries_the_effect():
+    # leaky forgets more, but only through its forward pass: the gradient swap changes nothing
+    rows = _cell(leaky=0.1, zero_below=0.1, leaky_below=0.0, noise=0.01)
+    assert _one(rows, "leaky_forgets_more").verdict is Verdict.REPRODUCED
+    for c in _claims(rows, "gradient_leak_forgets"):
+        assert c.verdict is not Verdict.REPRODUCED, c.claim
+    # and reversed: the leak's gradient protects
+    rows = _cell(leaky=0.1, zero_below=0.2, leaky_below=-0.1)
+    assert {c.verdict for c in _claims(rows, "gradient_leak_forgets")} == {
+        Verdict.NOT_REPRODUCED}
+
+
+def test_gradient_leak_without_ablation_runs_has_no_data():
+    found = _claims(_cell(leaky=0.1), "gradient_leak_forgets")
+    assert len(found) == 2 and {c.verdict for c in found} == {Verdict.NO_DATA}
+
+
+# -- relu_protects_more, inactive_units_carry_more: relu minus leaky, > 0
+
+
+@pytest.mark.parametrize("name,column", [("relu_protects_more", "protected"),
+                                         ("inactive_units_carry_more", "carried")])
+@pytest.mark.parametrize("effect,verdict", [
+    (-0.05, Verdict.REPRODUCED),  # leaky lower: relu minus leaky > 0
+    (0.05, Verdict.NOT_REPRODUCED),
+    (0.0, Verdict.NOT_REPRODUCED),
 ])
-def test_relu_protects_more_verdicts(effect, noise, sign, verdict):
-    c = _one(_pair(effect, noise, "protected", sign=sign), "relu_protects_more")
-    assert c.verdict is verdict and c.n == len(SEEDS)
-    assert "exactly-zero-gradient" in c.detail  # shown, not judged
+def test_protection_claims(name, column, effect, verdict):
+    c = _one(_cell(column, leaky=effect, noise=0.005 if effect else 0.0), name)
+    assert c.verdict is verdict and c.measured == pytest.approx(-effect, abs=1e-9)
 
 
-def test_relu_protects_more_zero_effect_is_not_reproduced():
-    c = _one(_pair(0.0, 0.0, "protected", sign=1), "relu_protects_more")
-    assert c.verdict is not Verdict.REPRODUCED
-
-
-def test_a_relu_only_zero_gradient_fraction_is_not_evidence():
-    """relu's exactly-zero-gradient fraction (0 for leaky by construction) may be large while the
-    protected fractions are equal: the claim must not come out reproduced."""
-    rows = _pair(0.0, 0.01, "protected", sign=1)
+def test_no_inactive_unit_carries_nothing_and_is_not_evidence_of_protection():
+    """Neither activation has a unit that stayed inactive: nothing is carried, the claim must
+    not come out reproduced (the old exactly-zero-gradient measure was relu-only)."""
+    rows = _cell("carried", leaky=0.0, noise=0.0)
     for r in rows:
-        r["zero_grad"] = 0.5 if r["activation"] == "relu" else 0.0
-    assert _one(rows, "relu_protects_more").verdict is not Verdict.REPRODUCED
+        r["carried"], r["stayed_inactive"] = 0.0, 0.0
+    c = _one(rows, "inactive_units_carry_more")
+    assert c.verdict is not Verdict.REPRODUCED and "stayed inactive: relu 0.000" in c.detail
 
 
-# -- plasticity_loss: per-seed slope of new-task accuracy over task index, permuted, < 0
+# -- leaky_forgets_more_matched: at matched plasticity across learning rates
 
 
-def _plasticity(mean, noise, seed=0, n_tasks=10):
-    rng = np.random.default_rng(seed)
-    other = {"forgetting_first": np.full(len(SEEDS), 0.1), "protected": np.full(len(SEEDS), 0.2)}
-    z = rng.standard_normal(len(SEEDS))
-    slopes = mean + noise * (z - z.mean()) / z.std(ddof=1)
-    rows = _rows("relu", np.nan, {"plasticity_slope": slopes, **other},
-                 sequence="permuted", head="shared")
-    for r in rows:
-        r["n_tasks"] = n_tasks
+def _plastic(leaky_shift: float, extra: float, *, seeds=SEEDS):
+    """Forgetting grows with the distance travelled, f = 0.1 * log(distance) + 0.2; relu travels
+    1, 2, 4 at lr 0.01, 0.05, 0.2; leaky travels `leaky_shift` times as far and forgets
+    f(its distance) + extra."""
+    rows = []
+    for k, lr in enumerate((0.01, 0.05, 0.2)):
+        d_relu = 2.0 ** k
+        d_leaky = d_relu * leaky_shift
+        for j, (act, slope, dist, add) in enumerate((("relu", np.nan, d_relu, 0.0),
+                                                     ("leaky_relu", 0.1, d_leaky, extra))):
+            f = 0.1 * np.log(dist) + 0.2 + add + _noise(len(seeds), 0.002, 10 * k + j)
+            rows += _rows(act, slope, {"forgetting_first": f, "distance": dist,
+                                       "gain": 0.5 + 0.1 * np.log(dist)},
+                          lr=lr, seeds=seeds)
     return rows
 
 
-@pytest.mark.parametrize("mean,noise,verdict", [
-    (-0.02, 0.002, Verdict.REPRODUCED),
-    (0.02, 0.002, Verdict.NOT_REPRODUCED),
-    (-0.001, 0.01, Verdict.PARTLY),
-])
-def test_plasticity_loss_verdicts(mean, noise, verdict):
-    c = _one(_plasticity(mean, noise), "plasticity_loss")
-    assert c.verdict is verdict and c.n == len(SEEDS)
-    assert c.claim == "plasticity_loss[sequence=permuted,head=shared,activation=relu]"
+def test_more_learning_per_step_is_not_more_forgetting_at_matched_plasticity():
+    """Leaky travels 1.5x as far at each lr and forgets exactly as relu does at that distance:
+    the raw comparison says leaky forgets more, the matched one must not."""
+    rows = _plastic(1.5, 0.0)
+    raw = [c for c in _claims(rows, "leaky_forgets_more")]
+    assert {c.verdict for c in raw} == {Verdict.REPRODUCED}  # at every lr
+    matched = {c.claim: c for c in _claims(rows, "leaky_forgets_more_matched")}
+    assert set(matched) == {
+        f"leaky_forgets_more_matched[sequence=split,head=task,slope=0.1,matched={m}]"
+        for m in ("distance", "gain")}
+    for c in matched.values():
+        assert c.verdict is not Verdict.REPRODUCED and abs(c.measured) < 0.01, c
+        assert "2 of 3 leaky (seed, lr) points" not in c.detail  # counts are over seeds too
+        assert f"{2 * len(SEEDS)} of {3 * len(SEEDS)} leaky (seed, lr) points" in c.detail
 
 
-def test_plasticity_zero_slope_is_not_reproduced_and_short_sequences_have_no_data():
-    assert _one(_plasticity(0.0, 0.0), "plasticity_loss").verdict is not Verdict.REPRODUCED
-    assert _one(_plasticity(-0.02, 0.002, n_tasks=2), "plasticity_loss").verdict is Verdict.NO_DATA
-    # split sequences (tasks of unequal difficulty) give no plasticity claim
-    assert not _claims(_pair(0.1, 0.01, "forgetting_first", sign=1), "plasticity_loss")
+def test_matched_plasticity_reproduced_and_out_of_range():
+    matched = _claims(_plastic(1.5, 0.05), "leaky_forgets_more_matched")
+    assert {c.verdict for c in matched} == {Verdict.REPRODUCED}
+    assert all(c.measured == pytest.approx(0.05, abs=0.005) for c in matched)
+    # leaky travels 10x as far: every leaky point lies outside relu's range (no extrapolation)
+    far = _claims(_plastic(10.0, 0.0), "leaky_forgets_more_matched")
+    assert {c.verdict for c in far} == {Verdict.NO_DATA}
+    # one learning rate: nothing to match across
+    one = [r for r in _plastic(1.5, 0.05) if r["lr"] == 0.05]
+    assert {c.verdict for c in _claims(one, "leaky_forgets_more_matched")} == {Verdict.NO_DATA}
+
+
+def test_matched_difference_by_hand():
+    relu = pd.DataFrame({"seed": [0, 0, 0], "distance": [1.0, 2.0, 4.0],
+                         "forgetting_first": [0.1, 0.2, 0.6], "diverged": False})
+    leaky = pd.DataFrame({"seed": [0, 0, 0], "distance": [np.sqrt(2), 3.0, 8.0],
+                          "forgetting_first": [0.3, 0.5, 0.9], "diverged": False})
+    diff, used, total = CC.matched_difference(relu, leaky, "distance")
+    # log-distance interpolation: sqrt(2) is halfway between 1 and 2 -> 0.15; log(3) lies at
+    # log2(3) - 1 = 0.585 of the way from 2 to 4 -> 0.2 + 0.585 * 0.4; 8 is out of range
+    want = np.mean([0.3 - 0.15, 0.5 - (0.2 + (np.log2(3) - 1) * 0.4)])
+    assert (used, total) == (2, 3) and diff[0] == pytest.approx(want)
 
 
 # -- settings are kept apart; several comparisons are judged at a Bonferroni level
 
 
-def test_each_setting_is_its_own_claim_never_mixed():
-    rows = (_pair(0.1, 0.01, "forgetting_first", sign=1, head="task")
-            + _pair(0.1, 0.01, "forgetting_first", sign=-1, head="shared", seed=1))
+@pytest.mark.parametrize("key,a,b", [("head", "task", "shared"), ("lr", 0.05, 0.2),
+                                     ("shift", 0.0, -1.5), ("sequence", "split", "permuted")])
+def test_each_setting_is_its_own_claim_never_mixed(key, a, b):
+    kw = {"head": "shared"} if key == "sequence" else {}
+    rows = (_cell(leaky=0.1, **kw, **{key: a})
+            + _cell(leaky=-0.1, seed=1, **kw, **{key: b}))
     found = {c.claim: c.verdict for c in _claims(rows, "leaky_forgets_more")}
-    assert found == {
-        "leaky_forgets_more[sequence=split,head=shared,slope=0.1]": Verdict.NOT_REPRODUCED,
-        "leaky_forgets_more[sequence=split,head=task,slope=0.1]": Verdict.REPRODUCED}
-    rows = (_pair(0.1, 0.01, "forgetting_first", sign=1, lr=0.05)
-            + _pair(0.1, 0.01, "forgetting_first", sign=-1, lr=0.2, seed=1))
-    found = {c.claim: c.verdict for c in _claims(rows, "leaky_forgets_more")}
-    assert found[
-        "leaky_forgets_more[sequence=split,head=task,lr=0.05,slope=0.1]"] is Verdict.REPRODUCED
-    assert found[
-        "leaky_forgets_more[sequence=split,head=task,lr=0.2,slope=0.1]"] is Verdict.NOT_REPRODUCED
+    assert sorted(found.values()) == sorted([Verdict.REPRODUCED, Verdict.NOT_REPRODUCED])
+    name = "bias_shift" if key == "shift" else key
+    good = next(k for k, v in found.items() if v is Verdict.REPRODUCED)
+    assert f"{name}={a:g}" in good if isinstance(a, float) else f"{name}={a}" in good
 
 
-def test_bonferroni_level_over_a_family():
+def test_slopes_and_backward_are_conditions_paired_with_relu_in_their_cell():
     rows = []
     for k, slope in enumerate((0.01, 0.1, 0.3)):
-        for r in _pair(0.1, 0.01, "forgetting_first", sign=1, seed=k):
-            if r["activation"] == "leaky_relu":
-                rows.append({**r, "slope": slope})
-            elif k == 0:
-                rows.append(r)
-    found = _claims(rows, "leaky_forgets_more")
+        cell = _cell(leaky=0.1 * k, slope=slope, seed=k, zero_below=0.0, leaky_below=0.0)
+        rows += [r for r in cell if not (r["activation"] == "relu" and r["backward"] == "exact"
+                                         and k > 0)]
+    found = {c.claim: c for c in _claims(rows, "leaky_forgets_more")}
     assert len(found) == 3
-    for c in found:
+    assert found["leaky_forgets_more[sequence=split,head=task,slope=0.01]"].verdict in (
+        Verdict.NOT_REPRODUCED, Verdict.PARTLY)
+    assert found["leaky_forgets_more[sequence=split,head=task,slope=0.3]"].verdict is (
+        Verdict.REPRODUCED)
+    for c in found.values():
         assert "Bonferroni over the 3 claims" in c.detail and "98.33%" in c.detail
-    single = _one(_pair(0.1, 0.01, "forgetting_first", sign=1), "leaky_forgets_more")
-    assert "Bonferroni" not in single.detail and "95%" in single.rule
-    # the wider interval: an effect that a 95% interval shows can be only partly at 98.3%
+    assert len(_claims(rows, "gradient_leak_forgets")) == 6
+    assert all("Bonferroni over the 6 claims" in c.detail
+               for c in _claims(rows, "gradient_leak_forgets"))
+
+
+def test_bonferroni_widens_the_interval():
+    """An effect whose 95% interval clears 0 but whose 98.3% interval does not is only partly
+    reproduced in a family of 3."""
     from scipy import stats
 
-    d = np.array([0.01, 0.03, 0.02, 0.0, 0.04, 0.01, 0.03, 0.02]) * 1.0
+    d = np.array([0.01, 0.03, 0.02, 0.0, 0.04, 0.01, 0.03, 0.02])
     half95 = stats.t.ppf(0.975, 7) * d.std(ddof=1) / np.sqrt(8)
     half_b = stats.t.ppf(1 - 0.05 / 6, 7) * d.std(ddof=1) / np.sqrt(8)
-    d = d - d.mean() + (half95 + half_b) / 2  # lower bound above 0 at 95%, below at 98.3%
-    rows = []
+    d = d - d.mean() + (half95 + half_b) / 2
+    rows = _rows("relu", np.nan, {"forgetting_first": 0.3})
     for slope in (0.01, 0.1, 0.3):
-        rows += _rows("leaky_relu", slope, {"forgetting_first": 0.3 + d,
-                                            "protected": np.full(8, 0.2),
-                                            "plasticity_slope": np.zeros(8)})
-    rows += _rows("relu", np.nan, {"forgetting_first": np.full(8, 0.3),
-                                   "protected": np.full(8, 0.2),
-                                   "plasticity_slope": np.zeros(8)})
+        rows += _rows("leaky_relu", slope, {"forgetting_first": 0.3 + d})
     assert {c.verdict for c in _claims(rows, "leaky_forgets_more")} == {Verdict.PARTLY}
+    single = _rows("relu", np.nan, {"forgetting_first": 0.3}) + _rows(
+        "leaky_relu", 0.1, {"forgetting_first": 0.3 + d})
+    c = _one(single, "leaky_forgets_more")
+    assert c.verdict is Verdict.REPRODUCED and "Bonferroni" not in c.detail
 
 
 def test_no_runs_no_relu():
     assert C.claims(pd.DataFrame(), C.Params())[0].verdict is Verdict.NO_DATA
-    rows = [r for r in _pair(0.1, 0.01, "forgetting_first", sign=1) if r["activation"] != "relu"]
+    rows = [r for r in _cell(leaky=0.1) if r["activation"] != "relu"]
     assert {c.verdict for c in _claims(rows, "leaky_forgets_more")} == {Verdict.NO_DATA}
 
 
-# -- summarize: a hand-made raw table
+# -- the long sequence: per activation, slopes over the task index
 
 
-def _raw(activation, slope, seed, acc, prot, run_id, status="ok", task_ok=(1, 1, 1)):
-    """acc[t][e]: accuracy on task e after training task t (3 permuted tasks)."""
+def _long(activation, slope, **slopes):
     rows = []
-    common = {"activation": activation, "slope": slope, "seed": seed, "sequence": "permuted",
-              "head": "shared", "lr": 0.05, "run_id": run_id, "status": status, "layer": np.nan}
-    for t in range(3):
-        rows.append({**common, "metric": "protected_fraction", "task": t, "value": prot[t]})
-        rows.append({**common, "metric": "zero_grad_fraction", "task": t, "value": 0.0})
-        rows.append({**common, "metric": "status_task", "task": t, "value": float(task_ok[t])})
-        for layer in (1, 2):
-            rows.append({**common, "metric": "dead_fraction", "task": t, "layer": layer,
-                         "value": 0.1 * t})
-        for e in range(3):
-            rows.append({**common, "metric": "accuracy", "task": t, "task_trained": t,
-                         "task_eval": e, "value": acc[t][e]})
-    a = np.asarray(acc)
-    for i in range(2):
-        rows.append({**common, "metric": "forgetting", "task": i,
-                     "value": a[i:2, i].max() - a[2, i]})
+    for i, s in enumerate(SEEDS):
+        row = {"activation": activation, "slope": slope, "backward": "exact",
+               "sequence": "long_permuted", "head": "shared", "lr": 0.2, "bias_shift": 0.0,
+               "seed": s, "diverged": False, "n_tasks": 50, "near_dead_max": 0.1}
+        for name in ("acc", "near_dead", "weight", "rank", "dead"):
+            row[f"{name}_slope"] = slopes.get(name, 0.0) + _noise(len(SEEDS), 1e-4, 7)[i]
+            row[f"{name}_start"] = row[f"{name}_end"] = 0.5
+        rows.append(row)
     return rows
 
 
-def test_summarize_one_row_per_seed_and_condition():
-    acc = [[0.9, 0.1, 0.1], [0.6, 0.8, 0.1], [0.5, 0.5, 0.6]]
-    raw = pd.DataFrame(_raw("relu", np.nan, 0, acc, [0.9, 0.2, 0.4], "r0")
-                       + _raw("leaky_relu", 0.1, 0, acc, [0.9, 0.1, 0.1], "l0")
-                       + _raw("leaky_relu", 0.1, 1, acc, [0.9, 0.1, 0.1], "l1", task_ok=(1, 0, 1)))
-    s = C.summarize(raw, C.Params()).set_index(["activation", "seed"])
+@pytest.mark.parametrize("name,col,sign", [("plasticity_loss", "acc", -1),
+                                           ("units_die", "near_dead", 1),
+                                           ("weights_grow", "weight", 1),
+                                           ("rank_falls", "rank", -1)])
+def test_long_sequence_claims(name, col, sign):
+    c = _one(_long("relu", np.nan, **{col: sign * 0.002}), name)
+    assert c.verdict is Verdict.REPRODUCED and c.claim == f"{name}[activation=relu]"
+    assert _one(_long("relu", np.nan, **{col: -sign * 0.002}), name).verdict is (
+        Verdict.NOT_REPRODUCED)
+    flat = _one(_long("relu", np.nan), name)  # no trend (noise only)
+    assert flat.verdict is not Verdict.REPRODUCED
+
+
+def test_units_die_has_no_data_where_no_unit_can_die():
+    """Leaky relu's near-dead fraction is 0 by construction: not evidence either way. tanh's can
+    rise; a tanh that stayed at 0 is evidence that no unit died: not reproduced."""
+    for act, slope, backward, verdict in (("leaky_relu", 0.1, "exact", Verdict.NO_DATA),
+                                          ("relu", 0.1, "leaky_below", Verdict.NO_DATA),
+                                          ("leaky_relu", 0.1, "zero_below",
+                                           Verdict.NOT_REPRODUCED),
+                                          ("tanh", np.nan, "exact", Verdict.NOT_REPRODUCED)):
+        rows = _long(act, slope)
+        for r in rows:
+            r["backward"], r["near_dead_max"], r["near_dead_slope"] = backward, 0.0, 0.0
+        c = _one(rows, "units_die")
+        assert c.verdict is verdict, (act, backward, c)
+        assert ("by construction" in c.detail) == (verdict is Verdict.NO_DATA)
+
+
+def test_long_claims_per_activation_with_bonferroni_and_short_sequences():
+    rows = _long("relu", np.nan, acc=-0.002) + _long("tanh", np.nan, acc=0.002)
+    found = {c.claim: c for c in _claims(rows, "plasticity_loss")}
+    assert found["plasticity_loss[activation=relu]"].verdict is Verdict.REPRODUCED
+    assert found["plasticity_loss[activation=tanh]"].verdict is Verdict.NOT_REPRODUCED
+    assert all("Bonferroni over the 2 claims" in c.detail for c in found.values())
+    short = _long("relu", np.nan, acc=-0.002)
+    for r in short:
+        r["n_tasks"] = 2
+    assert _one(short, "plasticity_loss").verdict is Verdict.NO_DATA
+
+
+# -- summarize: hand-made raw tables
+
+
+def _raw_regime(activation, slope, seed, acc, *, backward="exact", run_id="r", status="ok",
+                task_ok=(1, 1, 1)):
+    """acc[t][e]: accuracy on task e after training task t (3 split tasks)."""
+    c = {"activation": activation, "slope": slope, "backward": backward, "seed": seed,
+         "sequence": "split", "head": "shared", "lr": 0.05, "bias_shift": 0.0,
+         "run_id": run_id, "status": status, "layer": np.nan}
+    rows = []
+    for t in range(3):
+        for layer in (1, 2):
+            rows.append({**c, "metric": "inactive_fraction", "task": t, "layer": layer,
+                         "value": 0.1 * t * layer})
+            rows.append({**c, "metric": "dead_fraction", "task": t, "layer": layer,
+                         "value": 0.05 * t})
+            rows.append({**c, "metric": "protected_fraction", "task": t, "layer": layer,
+                         "value": 0.5 + 0.1 * layer})
+        rows.append({**c, "metric": "accuracy_before", "task": t, "value": 0.1})
+        rows.append({**c, "metric": "distance", "task": t, "value": 1.0 + t})
+        rows.append({**c, "metric": "status_task", "task": t, "value": float(task_ok[t])})
+        for e in range(3):
+            rows.append({**c, "metric": "accuracy", "task": t, "task_trained": t, "task_eval": e,
+                         "value": acc[t][e]})
+    a = np.asarray(acc)
+    for i in range(2):
+        rows.append({**c, "metric": "forgetting", "task": i, "value": a[i:2, i].max() - a[2, i]})
+    for layer in (1, 2):
+        rows.append({**c, "metric": "stayed_inactive_fraction", "task": None, "layer": layer,
+                     "value": 0.25 * layer})
+        rows.append({**c, "metric": "carried_accuracy", "task": None, "layer": layer,
+                     "value": 0.01})
+        rows.append({**c, "metric": "stayed_inactive_task0_active", "task": None,
+                     "layer": layer, "value": 0.1 * layer})
+    rows.append({**c, "metric": "carried_accuracy", "task": None, "value": 0.03})
+    return rows
+
+
+ACC = [[0.9, 0.1, 0.1], [0.6, 0.8, 0.1], [0.5, 0.5, 0.6]]
+
+
+def test_summarize_regime_one_row_per_seed_and_condition():
+    raw = pd.DataFrame(_raw_regime("relu", np.nan, 0, ACC, run_id="r0")
+                       + _raw_regime("relu", 0.1, 0, ACC, backward="leaky_below", run_id="r0")
+                       + _raw_regime("leaky_relu", 0.1, 1, ACC, run_id="l1", task_ok=(1, 0, 1)))
+    s = C.summarize(raw, C.Params()).set_index(["activation", "backward", "seed"])
     assert len(s) == 3
-    relu = s.loc[("relu", 0)]
-    assert relu["forgetting_first"] == pytest.approx(0.4)  # max(0.9, 0.6) - 0.5
-    assert relu["forgetting_mean"] == pytest.approx((0.4 + 0.3) / 2)
-    assert relu["protected"] == pytest.approx(0.3)  # tasks after the first: (0.2 + 0.4) / 2
-    assert relu["plasticity_slope"] == pytest.approx(np.polyfit([0, 1, 2], [0.9, 0.8, 0.6], 1)[0])
-    assert relu["dead_first"] == 0.0 and relu["dead_last"] == pytest.approx(0.2)
-    assert relu["final_accuracy"] == pytest.approx(np.mean([0.5, 0.5, 0.6]))
-    assert not relu["diverged"] and s.loc[("leaky_relu", 1), "diverged"]
-    claims = C.claims(C.summarize(raw, C.Params()), C.Params())
-    prot = next(c for c in claims if c.claim.startswith("relu_protects_more"))
-    assert prot.n == 1 and prot.measured == pytest.approx(0.2)  # seed 1 diverged, seed 0 paired
+    r = s.loc[("relu", "exact", 0)]
+    assert r["forgetting_first"] == pytest.approx(0.4)  # max(0.9, 0.6) - 0.5
+    assert r["forgetting_mean"] == pytest.approx((0.4 + 0.3) / 2)
+    assert r["learned_first"] == pytest.approx(0.9)
+    assert r["final_accuracy"] == pytest.approx(np.mean([0.5, 0.5, 0.6]))
+    # later tasks (1, 2) and both layers: inactive 0.1 t layer, protected 0.5 + 0.1 layer
+    assert r["inactive"] == pytest.approx(np.mean([0.1, 0.2, 0.2, 0.4]))
+    assert r["dead"] == pytest.approx(np.mean([0.05, 0.1]))
+    assert r["protected"] == pytest.approx(0.65)
+    assert r["stayed_inactive"] == pytest.approx(0.375) and r["carried"] == pytest.approx(0.03)
+    assert r["stayed_task0"] == pytest.approx(0.15)
+    assert r["gain"] == pytest.approx(np.mean([0.8 - 0.1, 0.6 - 0.1]))
+    assert r["distance"] == pytest.approx(2.0 + 3.0)
+    assert not r["diverged"] and s.loc[("leaky_relu", "exact", 1), "diverged"]
+    assert s.loc[("relu", "leaky_below", 0), "label"] == "relu [leaky_below 0.1]"
 
 
 def test_summarize_refuses_two_runs_for_one_seed_and_condition():
-    acc = [[0.9, 0.1, 0.1], [0.6, 0.8, 0.1], [0.5, 0.5, 0.6]]
-    raw = pd.DataFrame(_raw("relu", np.nan, 0, acc, [0.9, 0.2, 0.4], "a")
-                       + _raw("relu", np.nan, 0, acc, [0.9, 0.2, 0.4], "b"))
+    raw = pd.DataFrame(_raw_regime("relu", np.nan, 0, ACC, run_id="a")
+                       + _raw_regime("relu", np.nan, 0, ACC, run_id="b"))
     with pytest.raises(ValueError, match="share seed and condition"):
         C.summarize(raw, C.Params())
 
 
-# -- the protected measure, against an element-by-element count
+def test_summarize_long_sequence_slopes():
+    rows = []
+    c = {"activation": "relu", "slope": np.nan, "backward": "exact", "seed": 0,
+         "sequence": "long_permuted", "head": "shared", "lr": 0.2, "bias_shift": 0.0,
+         "run_id": "x", "status": "ok", "layer": np.nan}
+    for t in range(20):
+        rows.append({**c, "task": t, "metric": "status_task", "value": 1.0})
+        rows.append({**c, "task": t, "metric": "new_task_accuracy", "value": 0.8 - 0.01 * t})
+        for layer in (1, 2):
+            rows.append({**c, "task": t, "layer": layer, "metric": "dead_fraction",
+                         "value": 0.01 * t * layer})
+            rows.append({**c, "task": t, "layer": layer, "metric": "near_dead_fraction",
+                         "value": 0.02 * t})
+            rows.append({**c, "task": t, "layer": layer, "metric": "effective_rank",
+                         "value": 30.0 - 0.5 * t})
+        for layer in (1, 2, 3):
+            rows.append({**c, "task": t, "layer": layer, "metric": "weight_magnitude",
+                         "value": 0.1 + 0.001 * t * layer})
+    s = C.summarize(pd.DataFrame(rows), C.Params()).iloc[0]
+    assert s["n_tasks"] == 20
+    assert s["acc_slope"] == pytest.approx(-0.01) and s["dead_slope"] == pytest.approx(0.015)
+    assert s["near_dead_slope"] == pytest.approx(0.02) and s["rank_slope"] == pytest.approx(-0.5)
+    assert s["weight_slope"] == pytest.approx(0.002)
+    assert s["acc_start"] == pytest.approx(np.mean([0.8, 0.79]))  # the first 10% = 2 tasks
+    assert s["acc_end"] == pytest.approx(np.mean([0.8 - 0.18, 0.8 - 0.19]))
+    assert s["near_dead_max"] == pytest.approx(0.38)
+    assert s["acc_late_slope"] == pytest.approx(-0.01)  # tasks 10..19
+    assert np.isnan(s["forgetting_first"])
 
 
-def test_protected_fraction_counts_small_updates_relative_to_the_row():
-    g = torch.Generator().manual_seed(0)
-    before = [torch.randn(4, 6, generator=g), torch.randn(3, 4, generator=g)]
-    after = [w + torch.randn(w.shape, generator=g) * 0.02 for w in before]
-    after[0][1] = before[0][1]  # a row that did not move at all
-    eps = 0.03
-    small = total = 0
-    for w0, w1 in zip(before, after):
-        for i in range(w0.shape[0]):
-            rms = (sum(float(x) ** 2 for x in w0[i]) / w0.shape[1]) ** 0.5
-            for j in range(w0.shape[1]):
-                small += abs(float(w1[i, j]) - float(w0[i, j])) < eps * rms
-                total += 1
-    assert 0 < small < total
-    assert C.protected_fraction(before, after, eps) == pytest.approx(small / total)
-    assert C.protected_fraction(before, [w.clone() for w in before], eps) == 1.0
+# -- bad choices: one line at composition, before any run
 
 
-# -- the smoke grid end to end
+@pytest.mark.parametrize("override,needle", [
+    ("params.sequence=long", "expected one of [split, permuted, long_permuted]"),
+    ("params.heads=[task,none]", "expected one of [task, shared]"),
+    ("params.head=both", "expected one of [task, shared]"),
+    ("activation.backward=sideways", "expected one of [exact, zero_below, leaky_below]"),
+])
+def test_bad_choices_are_refused_at_composition(override, needle):
+    from actlab.errors import one_line
+    from tests.helpers import compose
 
-
-def test_smoke_grid_claims_and_figures(cli, tmp_path):
-    from actlab.results import load_results
-
-    out = tmp_path / "out"
-    r = cli("-m", "experiment=continual", "scale=smoke", f"out_dir={out}")
-    assert r.returncode == 0, r.stderr[-2000:]
-    df = load_results(out)["continual"]
-    summary = C.summarize(df, C.Params())
-    assert {"seed", "activation", "slope", "sequence", "head", "protected",
-            "diverged"} <= set(summary.columns)
-    assert not summary.duplicated(["activation", "slope", "sequence", "head", "seed"]).any()
-    claims = C.claims(summary, C.Params())
-    assert claims and all(c.verdict is not Verdict.ERROR for c in claims)
-    ids = {c.claim.split("[")[0] for c in claims}
-    assert ids == {"leaky_forgets_more", "relu_protects_more", "plasticity_loss"}
-    assert all(c.n == 2 for c in claims)
-    v = cli("--out", str(out), module="verify")
-    assert v.returncode == 0 and "error" not in v.stdout.split("verdict", 1)[1], v.stdout + v.stderr
-    assert set(C.EXPERIMENT.draw(df, C.Params())) == {"continual", "continual_plasticity"}
+    with pytest.raises(Exception) as e:
+        compose(["experiment=continual", override])
+    bad = override.split("=")[1].strip("[]").split(",")[-1]
+    line = one_line(e.value)
+    assert line == f"{override}: Invalid value '{bad}', {needle}", line

@@ -295,9 +295,9 @@ def test_bias_shift_goes_into_the_first_layers_only():
             and torch.all(m0.layers[-1].bias == 0))
 
 
-def test_smoke_end_to_end(cli, tmp_path):
+def test_smoke_end_to_end(cli_here, tmp_path):
     out = tmp_path / "out"
-    r = cli("-m", "experiment=dead_relu", "scale=smoke", f"out_dir={out}")
+    r = cli_here("-m", "experiment=dead_relu", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     table = load_results(out)["dead_relu"]
     params = resolve_params(D.Params, load_run_records(out).get("dead_relu", {}), table)

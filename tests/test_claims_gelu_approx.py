@@ -201,9 +201,9 @@ def test_no_exact_runs_is_no_data():
 # --- end to end ----------------------------------------------------------------------------
 
 
-def test_smoke_end_to_end(cli, tmp_path):
+def test_smoke_end_to_end(cli_here, tmp_path):
     out = tmp_path / "out"
-    r = cli("-m", "experiment=gelu_approx", "scale=smoke", f"out_dir={out}")
+    r = cli_here("-m", "experiment=gelu_approx", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     table = load_results(out)["gelu_approx"]
     params = resolve_params(G.Params, load_run_records(out).get("gelu_approx", {}), table)

@@ -143,8 +143,8 @@ def test_training_diverges_needs_a_control_and_a_deep_enough_depth():
     assert c.verdict is Verdict.NO_DATA and "L* = 11.5" in c.detail
 
 
-def test_smoke_run_end_to_end(cli, tmp_path):
-    r = cli("-m", "experiment=gradient_chain", "scale=smoke", "activation=linear,sigmoid",
+def test_smoke_run_end_to_end(cli_here, tmp_path):
+    r = cli_here("-m", "experiment=gradient_chain", "scale=smoke", "activation=linear,sigmoid",
             "seed=0,1", f"out_dir={tmp_path}")
     assert r.returncode == 0, r.stderr[-2000:]
     table = load_results(tmp_path)["gradient_chain"]

@@ -145,8 +145,8 @@ def test_summarize_fits_the_growth_per_run():
         "exploding_growth[a=1.8,s=0.7]"].verdict is Verdict.FAIL
 
 
-def test_smoke_run_end_to_end(cli, tmp_path):
-    r = cli("-m", "experiment=gradient_flow", "scale=smoke", "activation=linear,sigmoid,relu",
+def test_smoke_run_end_to_end(cli_here, tmp_path):
+    r = cli_here("-m", "experiment=gradient_flow", "scale=smoke", "activation=linear,sigmoid,relu",
             f"model.weight_scale={HE!r}", "model.depth=4", "seed=0,1", f"out_dir={tmp_path}")
     assert r.returncode == 0, r.stderr[-2000:]
     table = load_results(tmp_path)["gradient_flow"]

@@ -188,9 +188,9 @@ def test_nonlinear_below_ignores_depth_one_and_pairs_by_seed_id():
 # --- end to end ----------------------------------------------------------------------------
 
 
-def test_smoke_end_to_end(cli, tmp_path):
+def test_smoke_end_to_end(cli_here, tmp_path):
     out = tmp_path / "out"
-    r = cli("-m", "experiment=linear_collapse", "scale=smoke", f"out_dir={out}")
+    r = cli_here("-m", "experiment=linear_collapse", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     table = load_results(out)["linear_collapse"]
     params = resolve_params(L.Params, load_run_records(out).get("linear_collapse", {}), table)

@@ -214,9 +214,9 @@ def test_summarize_raw_table():
     assert out["random_per_neuron[input_dim=1]"].n == 2
 
 
-def test_smoke_end_to_end(cli, tmp_path):
+def test_smoke_end_to_end(cli_here, tmp_path):
     out = tmp_path / "out"
-    r = cli("-m", "experiment=linear_regions", "scale=smoke", f"out_dir={out}")
+    r = cli_here("-m", "experiment=linear_regions", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     table = load_results(out)["linear_regions"]
     summary = L.summarize(table, L.Params())

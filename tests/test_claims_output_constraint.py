@@ -212,9 +212,9 @@ def test_summarize_one_definition_of_dead():
     assert out["softplus_never_dies"].measured == pytest.approx(0.5)
 
 
-def test_smoke_end_to_end(cli, tmp_path):
+def test_smoke_end_to_end(cli_here, tmp_path):
     out = tmp_path / "out"
-    r = cli("-m", "experiment=output_constraint", "scale=smoke", f"out_dir={out}")
+    r = cli_here("-m", "experiment=output_constraint", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     table = load_results(out)["output_constraint"]
     summary = O.summarize(table, O.Params())

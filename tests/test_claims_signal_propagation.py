@@ -130,8 +130,8 @@ def test_summarize_decides_convergence_from_the_theory():
     assert c["error_shrinks_with_width"].measured == pytest.approx(0.005 / (0.1 / 1.2))
 
 
-def test_smoke_run_end_to_end(cli, tmp_path):
-    r = cli("-m", "experiment=signal_propagation", "scale=smoke", "activation=relu,tanh",
+def test_smoke_run_end_to_end(cli_here, tmp_path):
+    r = cli_here("-m", "experiment=signal_propagation", "scale=smoke", "activation=relu,tanh",
             "model.weight_scale=1.5", "seed=0,1", f"out_dir={tmp_path}")
     assert r.returncode == 0, r.stderr[-2000:]
     table = load_results(tmp_path)["signal_propagation"]

@@ -144,9 +144,9 @@ def test_claims_read_the_parameters_from_the_summary():
     assert cl["softplus_matches_flow[beta=2]"].verdict is Verdict.PASS
 
 
-def test_smoke_end_to_end(cli, tmp_path):
+def test_smoke_end_to_end(cli_here, tmp_path):
     out = tmp_path / "out"
-    r = cli("-m", "experiment=softplus_revival", "scale=smoke", f"out_dir={out}")
+    r = cli_here("-m", "experiment=softplus_revival", "scale=smoke", f"out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     table = load_results(out)["softplus_revival"]
     params = resolve_params(S.Params, load_run_records(out).get("softplus_revival", {}), table)

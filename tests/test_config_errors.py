@@ -64,15 +64,23 @@ CASES = [
 
 @pytest.mark.parametrize("overrides,needle", CASES,
                          ids=lambda c: " ".join(c) if isinstance(c, list) else "")
-def test_bad_config_fails_cleanly(cli, tmp_path, overrides, needle):
+def test_bad_config_fails_cleanly(cli_here, tmp_path, overrides, needle):
     out = tmp_path / "out"
-    r = cli(*overrides, f"out_dir={out}", "trainer.steps=1")
+    r = cli_here(*overrides, f"out_dir={out}", "trainer.steps=1")
     assert r.returncode != 0
     assert needle in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
     assert not (out / "runs").exists()
+
+
+def test_one_bad_config_through_the_console_script(cli, tmp_path):
+    """The cases above run in this process; one goes through a fresh interpreter as a user's
+    shell would run it."""
+    r = cli("model.depth=-1", f"out_dir={tmp_path}", "trainer.steps=1")
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: model.depth=-1: must be an integer >= 1"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")

@@ -36,7 +36,7 @@ def test_record_matches_its_module_config_and_figures(name):
 
 @pytest.mark.parametrize("enum, values", [
     (Cause, ["lr", "bias", "narrow"]),
-    (TaskSequence, ["split", "permuted"]),
+    (TaskSequence, ["split", "permuted", "long_permuted"]),
     (Head, ["task", "shared"]),
     (InitScheme, ["he", "rai"]),
 ])

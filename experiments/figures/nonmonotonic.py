@@ -12,10 +12,12 @@ from actlab.claims import geo_mean_ci
 from actlab.plotting import colors, plt, use_style
 from experiments.nonmonotonic import (
     NON_MONOTONE,
+    SETTINGS,
     THRESHOLDS,
     Params,
     Target,
     _labels,
+    _setting,
     data,
     isotonic_fits,
     summarize,
@@ -30,21 +32,36 @@ def figures(df: pd.DataFrame, params: Params | None) -> dict:
     if summary.empty:
         return {}
     p = params if params is not None else Params()
+    # settings other than noise (rows and panels) that vary in the table tell the labels apart,
+    # so two settings are never drawn, or averaged, as one
+    varying = [c for c in SETTINGS if c != "noise" and summary[c].nunique() > 1]
+    summary = summary.assign(label=_with_setting(summary, varying))
     order = {a: i for i, a in enumerate(NON_MONOTONE)}
     labels = sorted(summary["label"].unique(),
                     key=lambda a: (a.split()[0] not in order, order.get(a.split()[0], 0), a))
     col = colors(labels)
     targets = [t.value for t in Target if t.value in set(summary["target"])]
     noises = sorted(summary["noise"].unique())
-    return {"nonmonotonic": _fits(df, summary, p, labels, col, targets, noises),
+    return {"nonmonotonic": _fits(df, summary, p, labels, col, targets, noises, varying),
             "nonmonotonic_ratio": _ratios(summary, labels, col, targets, noises)}
 
 
-def _fits(df, summary, p, labels, col, targets, noises):
+def _with_setting(frame: pd.DataFrame, varying: list[str]) -> pd.Series:
+    label = frame["label"].astype(str)
+    for c in varying:
+        label = label + f" {c}=" + frame[c].map(lambda v: f"{v:g}")
+    return label
+
+
+def _fits(df, summary, p, labels, col, targets, noises, varying):
     """Per target (columns) and noise level (rows), the first seed's data, the isotonic fits
     (the lowest error of any monotone function) and each activation's best one-neuron fit."""
     fits = df[df["metric"] == "fit"]
-    fits = fits.assign(label=_labels(fits)) if not fits.empty else fits
+    if not fits.empty:
+        fits = fits.assign(**{k: fits[k].where(fits[k].notna(), v) if k in fits.columns else v
+                              for k, v in _setting(p).items()})
+        fits = fits.assign(label=_labels(fits))
+        fits = fits.assign(label=_with_setting(fits, varying))
     fig, axes = plt.subplots(len(noises), len(targets), squeeze=False,
                              figsize=(3.2 * len(targets), 2.9 * len(noises)))
     for r, noise in enumerate(noises):
@@ -55,11 +72,14 @@ def _fits(df, summary, p, labels, col, targets, noises):
                 ax.set_axis_off()
                 continue
             seed = int(here["seed"].min())
-            q = dataclasses.replace(p, target=Target(tgt), noise=float(noise))
+            first = here[here["seed"] == seed].iloc[0]  # its grid (n_points, x_range)
+            q = dataclasses.replace(p, target=Target(tgt), noise=float(noise),
+                                    n_points=int(first["n_points"]),
+                                    x_range=float(first["x_range"]))
             x, y = data(q, seed)
             ax.plot(x, y, "k.", ms=2, label="data")
             iso = isotonic_fits(x, y)
-            bound = here[here["seed"] == seed]["isotonic_bound"].iloc[0]
+            bound = first["isotonic_bound"]
             for inc, ls in ((True, "-"), (False, ":")):
                 ax.plot(x, iso[inc], color="0.55", ls=ls, lw=1.2,
                         label=f"isotonic {'up' if inc else 'down'}")
