@@ -39,18 +39,32 @@ def _quad_expect(f, q: float) -> float:
     return val
 
 
-@pytest.mark.parametrize("sw,sb", [(1.5, 0.0), (2.5, 0.0), (1.2, 0.3), (0.8, 0.5)])
-def test_tanh_chi1_against_quad_and_root_finding(sw, sb):
+def _sech4(u: float) -> float:
+    """tanh'(u)^2 = sech(u)^4, written without overflow."""
+    return (2 * math.exp(-abs(u)) / (1 + math.exp(-2 * abs(u)))) ** 4
+
+
+def _tanh_q_star_by_quad(sw: float, sb: float) -> float:
     """q* as the root of q - sw^2 E[tanh^2] - sb^2 (brentq on the quad map, away from the unstable
-    q = 0 when sb = 0), chi_1 = sw^2 E[sech^4(sqrt(q*) z)]: another method than actlab.meanfield."""
+    q = 0 when sb = 0): another method than actlab.meanfield."""
     from scipy.optimize import brentq
 
     def gap(q):
         return sw**2 * _quad_expect(lambda u: math.tanh(u) ** 2, q) + sb**2 - q
 
-    q_star = brentq(gap, 1e-6, sw**2 + sb**2 + 1.0, xtol=1e-14)
-    expected = sw**2 * _quad_expect(
-        lambda u: (2 * math.exp(-abs(u)) / (1 + math.exp(-2 * abs(u)))) ** 4, q_star)
+    return brentq(gap, 1e-6, sw**2 + sb**2 + 1.0, xtol=1e-14, rtol=1e-13)
+
+
+def _tanh_chi1_by_quad(sw: float, sb: float) -> float:
+    """chi_1 = sw^2 E[sech^4(sqrt(q*) z)] at the quad q*."""
+    return sw**2 * _quad_expect(_sech4, _tanh_q_star_by_quad(sw, sb))
+
+
+@pytest.mark.parametrize("sw,sb", [(1.5, 0.0), (2.5, 0.0), (1.2, 0.3), (0.8, 0.5)])
+def test_tanh_chi1_against_quad_and_root_finding(sw, sb):
+    """q* and chi_1 by adaptive quadrature and brentq on the quad map (see the helpers)."""
+    q_star = _tanh_q_star_by_quad(sw, sb)
+    expected = _tanh_chi1_by_quad(sw, sb)
     act = get_activation("tanh")
     # 200-node Gauss-Hermite on tanh (complex poles at i pi / (2 sqrt q)) is good to ~1e-8 in q*
     # and ~1e-6 in chi_1 at sw = 2.5 (mpmath agrees with quad to 1e-15); the claims need 1e-2
@@ -73,14 +87,11 @@ def test_composite_rule_against_quad_where_gauss_hermite_fails():
     """E[sech^4(sqrt(q) z)] at large q: tanh' is narrower than the Gauss-Hermite node spacing."""
     from actlab.meanfield import expect
 
-    def sech4(u):
-        return (2 * math.exp(-abs(u)) / (1 + math.exp(-2 * abs(u)))) ** 4
-
     tanh = get_activation("tanh")
     for q in (0.01, 1.0, 25.0, 400.0):
-        ref = _quad_expect(sech4, q)
+        ref = _quad_expect(_sech4, q)
         assert expect(lambda u: tanh.deriv(u) ** 2, q) == pytest.approx(ref, rel=1e-10)
-    assert gauss_expect(lambda u: tanh.deriv(u) ** 2, 400.0) < 0.5 * _quad_expect(sech4, 400.0)
+    assert gauss_expect(lambda u: tanh.deriv(u) ** 2, 400.0) < 0.5 * _quad_expect(_sech4, 400.0)
 
 
 @pytest.mark.parametrize("name,sw,sb", [("tanh", 1.5, 0.3), ("tanh", 2.5, 0.0), ("relu", 1.2, 0.3),
@@ -119,7 +130,12 @@ def test_tanh_critical_weight_scale_grows_with_the_bias():
     crit = [critical_weight_scale(tanh, sb).weight_scale for sb in (0.0, 0.1, 0.3, 0.6)]
     assert crit[0] == pytest.approx(1.0, abs=1e-6)
     assert all(b > a for a, b in zip(crit, crit[1:])) and crit[1] > 1
-    for sb, sw in zip((0.1, 0.3, 0.6), crit[1:]):  # the root is a root
+    for sb, sw in zip((0.1, 0.3, 0.6), crit[1:]):
+        # the root is a root: chi_1 there by adaptive quadrature, q* re-solved on the quad map
+        # (not the composite rule and root finder that found it) ...
+        assert _tanh_chi1_by_quad(sw, sb) == pytest.approx(1.0, abs=1e-9)
+        # ... and a root to the precision the critical line needs: 0.1% off, chi_1 is off by more
+        assert abs(_tanh_chi1_by_quad(sw * 1.001, sb) - 1) > 1e-4
         assert chi1_star(tanh, sw, sb) == pytest.approx(1.0, abs=1e-9)
 
 
@@ -164,19 +180,47 @@ def test_xi_q_against_schoenholz_form_with_autograd_second_derivative():
     assert ds.xi_q == pytest.approx(-1 / math.log(slope), rel=1e-9)
 
 
+def _tanh_c_map_by_trapezoid(c: float, q: float, sw: float, sb: float) -> float:
+    """(sw^2 E[tanh(u1) tanh(u2)] + sb^2) / q with u1 = sqrt(q) z1, u2 = sqrt(q) (c z1 +
+    sqrt(1 - c^2) z2), by the trapezoid rule on a uniform grid in (z1, z2): exponentially
+    accurate for an analytic integrand with Gaussian tails (tanh's nearest pole is at
+    z = i pi / (2 sqrt q), far from the step), and another method than the composite
+    Gauss-Legendre rule in actlab.meanfield."""
+    h = 0.02
+    z = np.arange(-11.0, 11.0 + h / 2, h)
+    w = h * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    s = math.sqrt(q)
+    t1 = np.tanh(s * z)
+    t2 = np.tanh(s * (c * z[:, None] + math.sqrt(1 - c * c) * z[None, :]))
+    return (sw**2 * float(w @ (t1[:, None] * t2) @ w) + sb**2) / q
+
+
 def test_correlation_map_fixed_point_and_slope():
+    """c*, the c map and chi_c against q* by quad + brentq, the c map by the trapezoid rule and c*
+    by brentq on it: references computed another way than actlab.meanfield."""
+    from scipy.optimize import brentq
+
     from actlab.meanfield import c_map, chi_c, depth_scales
 
     tanh = get_activation("tanh")
-    ds = depth_scales(tanh, 2.0, 0.3)  # chaotic: c* < 1
-    assert 0 < ds.c_star < 1 and ds.chi1 > 1
-    assert c_map(tanh, ds.c_star, ds.q_star, 2.0, 0.3) == pytest.approx(ds.c_star, abs=1e-10)
-    assert c_map(tanh, 1.0, ds.q_star, 2.0, 0.3) == pytest.approx(1.0, abs=1e-10)
-    # chi_c = sigma_w^2 E[phi'(u1) phi'(u2)] is the slope of the c map (finite differences)
+    sw, sb = 2.0, 0.3
+    ds = depth_scales(tanh, sw, sb)  # chaotic: c* < 1
+    q = _tanh_q_star_by_quad(sw, sb)
+    assert ds.q_star == pytest.approx(q, rel=1e-9)
+    c_ref = brentq(lambda c: _tanh_c_map_by_trapezoid(c, q, sw, sb) - c, 0.0, 0.99, xtol=1e-14)
+    assert 0 < c_ref < 1 and ds.chi1 > 1
+    assert ds.c_star == pytest.approx(c_ref, abs=1e-9)
+    for c in (0.0, 0.5, c_ref, 0.999):  # the map itself, not only at its fixed point
+        assert c_map(tanh, c, ds.q_star, sw, sb) == pytest.approx(
+            _tanh_c_map_by_trapezoid(c, q, sw, sb), abs=1e-10)
+    # c = 1 is a fixed point: (sw^2 E[tanh^2] + sb^2) / q* = 1 by q*'s definition
+    assert c_map(tanh, 1.0, ds.q_star, sw, sb) == pytest.approx(1.0, abs=1e-10)
+    # chi_c = sigma_w^2 E[phi'(u1) phi'(u2)] is the slope of the c map (finite differences of the
+    # trapezoid map)
     h = 1e-5
-    fd = (c_map(tanh, ds.c_star + h, ds.q_star, 2.0, 0.3)
-          - c_map(tanh, ds.c_star - h, ds.q_star, 2.0, 0.3)) / (2 * h)
-    assert chi_c(tanh, ds.c_star, ds.q_star, 2.0) == pytest.approx(fd, rel=1e-6)
+    fd = (_tanh_c_map_by_trapezoid(c_ref + h, q, sw, sb)
+          - _tanh_c_map_by_trapezoid(c_ref - h, q, sw, sb)) / (2 * h)
+    assert chi_c(tanh, ds.c_star, ds.q_star, sw) == pytest.approx(fd, rel=1e-6)
     assert ds.xi_c == pytest.approx(-1 / math.log(fd), rel=1e-5)
     # sigma_b = 0, odd phi, chaotic: c* = 0 by symmetry
     assert depth_scales(tanh, 2.0, 0.0).c_star == pytest.approx(0.0, abs=1e-12)

@@ -78,8 +78,11 @@ def figures(df: pd.DataFrame, params: Params | None) -> dict:
                             label=f"ξ_c measured, σ_b={b:g}")
             ax.axvline(1.0, color="k", lw=0.8, ls="--")
             ax.set_yscale("log")
-            # xi diverges at the critical line (xi_q too, at sigma_b = 0): show the measurable range
-            top = 3.0 * float((params or Params()).measure_depth)
+            # xi diverges at the critical line (xi_q too, at sigma_b = 0): show the measurable
+            # range, from the depth the table's networks were measured at (params: older tables)
+            md = d["measure_depth"].astype(float).max() if "measure_depth" in d.columns \
+                else math.nan
+            top = 3.0 * (md if math.isfinite(md) else float((params or Params()).measure_depth))
             ax.set_ylim(0.2, top)
             ax.set_xlabel("σ_w / critical σ_w")
             ax.set_ylabel("depth scale (layers)")
