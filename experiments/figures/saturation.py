@@ -20,7 +20,7 @@ from experiments.saturation import (
 
 ACT_ORDER = ("tanh", "sigmoid", "relu")
 CONTROL_STYLE = {"none": "-", "w1_rescaled": "--", "matched_loss": "--"}
-CONTROL_LABEL = {"none": "", "w1_rescaled": " (W1/α)", "matched_loss": " (matched loss)"}
+CONTROL_LABEL = {"none": "", "w1_rescaled": " (W1/α)", "matched_loss": " (matched output rms)"}
 
 
 def _variants(net: pd.DataFrame) -> list[tuple[str, str | None]]:
