@@ -23,6 +23,7 @@ from experiments import (
     gelu_approx,
     gradient_chain,
     gradient_flow,
+    jacobian_spectrum,
     linear_collapse,
     linear_regions,
     nonmonotonic,
@@ -47,4 +48,5 @@ REGISTRY: dict[str, Experiment] = {e.name: e for e in (
     output_constraint.EXPERIMENT,
     continual.EXPERIMENT,
     edge_of_chaos.EXPERIMENT,
+    jacobian_spectrum.EXPERIMENT,
 )}

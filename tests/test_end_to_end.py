@@ -5,22 +5,31 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from actlab.registry import experiments
 from actlab.results import BASE_COLUMNS
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 EXPERIMENTS = experiments()
 
 
-def test_every_experiment_config_runs(cli, tmp_path):
+@pytest.fixture(scope="module")
+def smoke_out(tmp_path_factory):
+    """Every experiment's smoke grid, run once for this module through the console script's
+    `experiment=glob(*)` sweep; the pipeline test below then finds every run finished."""
+    out = tmp_path_factory.mktemp("smoke") / "out"
+    r = run_cli("-m", "experiment=glob(*)", "scale=smoke", f"out_dir={out}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+def test_every_experiment_config_runs(smoke_out):
     """`experiment=glob(*)`: every experiment runs its own smoke grid (the actlab sweeper expands
     each experiment's YAML grid; Hydra alone would give them all the default experiment's)."""
     import yaml
 
-    out = tmp_path / "out"
-    r = cli("-m", "experiment=glob(*)", "scale=smoke", f"out_dir={out}")
-    assert r.returncode == 0, r.stderr[-3000:]
+    out = smoke_out
     for exp in EXPERIMENTS:
         runs = list((out / "runs" / exp).iterdir())
         assert runs, exp
@@ -42,10 +51,11 @@ def test_every_experiment_config_runs(cli, tmp_path):
         assert (out / "results" / f"{exp}.csv").exists()
 
 
-def test_smoke_pipeline(tmp_path):
-    """What `make figures` does, at smoke scale: every experiment's grid, tables, figures,
-    claims."""
-    out = tmp_path / "out"
+def test_smoke_pipeline(smoke_out):
+    """What `make figures` does, at smoke scale: every experiment's grid (already run by the
+    sweep above: run_all finds each run finished and skips it, which is the resume path), tables,
+    figures, claims."""
+    out = smoke_out
     r = subprocess.run([sys.executable, "scripts/run_all.py", "--out", str(out),
                         "--scale", "smoke"],
                        cwd=ROOT, capture_output=True, text=True, timeout=900,
