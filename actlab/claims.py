@@ -224,6 +224,12 @@ class Evidence:
         return f"{self.dropped} non-finite value(s) left out" if self.dropped else ""
 
 
+def _pct(level: float) -> str:
+    """95%, 90%, and a Bonferroni level such as 99.907% without rounding it to 100%."""
+    text = f"{level:.0%}"
+    return text if abs(level * 100 - round(level * 100)) < 1e-9 else f"{100 * level:.4g}%"
+
+
 def over_seeds(values, rule: Rule, *, log: bool = False, binary: bool | None = None) -> Evidence:
     """Mean (or geometric mean, log=True) and t interval over seeds, at the rule's level.
     Non-finite values (and, on the log scale, values <= 0) are dropped and counted.
@@ -245,14 +251,14 @@ def over_seeds(values, rule: Rule, *, log: bool = False, binary: bool | None = N
     m, lo, hi = f(keep, rule.level) if len(keep) else (math.nan, math.nan, math.nan)
     what = "geometric mean" if log else "mean"
     return Evidence(m, lo, hi, len(keep), int(bad.sum()),
-                    f"{what}, {rule.level:.0%} t interval over {len(keep)} seeds")
+                    f"{what}, {_pct(rule.level)} t interval over {len(keep)} seeds")
 
 
 def proportion(k: int, n: int, rule: Rule) -> Evidence:
     """A rate with its exact (Clopper-Pearson) interval at the rule's level."""
     lo, hi = clopper_pearson(k, n, rule.level)
     return Evidence(k / n if n else math.nan, lo, hi, n, 0,
-                    f"rate {k}/{n}, {rule.level:.0%} Clopper-Pearson interval")
+                    f"rate {k}/{n}, {_pct(rule.level)} Clopper-Pearson interval")
 
 
 def empirical(*, experiment: str, claim: str, statement: str, rule: Rule, evidence: Evidence,

@@ -47,7 +47,8 @@ class Thresholds:
     end_share: float = 0.1
     # Forgetting needs something learned: a forgetting claim is judged only where relu and leaky
     # both learned task 0 to at least chance + this margin (mean over seeds; chance 1/2 for a
-    # task-masked pair, 1/10 otherwise); elsewhere it has no data.
+    # split task, a pair of classes, with either head; 1/10 for a permuted one); elsewhere it has
+    # no data. The matched comparison drops each (seed, lr) point below it.
     min_learned_margin: float = 0.1
 
 
@@ -127,8 +128,9 @@ def summarize(df: pd.DataFrame, params=None) -> pd.DataFrame:
     Long sequences: least-squares slopes over the task index of the new-task accuracy, dead and
     near-dead fractions and effective rank (means over hidden layers) and mean |w| (mean over
     layers), with their means over the first and last tenth of the tasks.
-    `diverged`: the run did not end ok or a task's training diverged (its values are kept here;
-    the claims leave it out)."""
+    `diverged`: a task's training in this group diverged (its status_task rows), or the run
+    failed, or, where the group has no status_task rows, the run did not end ok (its values are
+    kept here; the claims leave it out)."""
     cond, settings = _keys(df)
     keys = cond + settings + ["seed"]
     if df.empty or "metric" not in df.columns:
@@ -144,12 +146,22 @@ def summarize(df: pd.DataFrame, params=None) -> pd.DataFrame:
                          f"condition {dict(zip(keys, g[keys].iloc[0]))}; they differ in a setting "
                          "the table does not record: collect them into separate out_dirs")
     base = d.groupby("_g")[keys].first()
-    status_ok = (d.groupby("_g")["status"].agg(lambda s: bool((s == "ok").all()))
-                 if "status" in d else pd.Series(True, index=base.index))
-    task_bad = _per(d, "status_task", "min") < 1
+    # Divergence is decided per group (one arm at one lr, head, bias shift) from its own
+    # status_task rows: the run-level `status` is copied onto every row of a run that trains
+    # several groups, so one diverged block would mark every group of the run. The run-level
+    # status counts only when it says "failed" (nothing of the run can be trusted) or where a
+    # group has no status_task rows.
+    task_min = _per(d, "status_task", "min").reindex(base.index)
+    if "status" in d:
+        status_ok = d.groupby("_g")["status"].agg(lambda s: bool((s == "ok").all()))
+        failed = d.groupby("_g")["status"].agg(lambda s: bool((s == "failed").any()))
+    else:
+        status_ok = pd.Series(True, index=base.index)
+        failed = pd.Series(False, index=base.index)
+    status_ok = status_ok.reindex(base.index).fillna(True).astype(bool)
+    failed = failed.reindex(base.index).fillna(False).astype(bool)
     out = base.copy()
-    out["diverged"] = ~status_ok.reindex(out.index).fillna(True).astype(bool) | task_bad.reindex(
-        out.index).fillna(False).astype(bool)
+    out["diverged"] = failed | np.where(task_min.notna(), task_min < 1, ~status_ok)
     out["n_tasks"] = d[d["metric"] == "status_task"].groupby("_g")["_task"].nunique().reindex(
         out.index).fillna(0).astype(int)
     def later(f: pd.DataFrame) -> pd.Series:  # the tasks after the first
@@ -284,6 +296,13 @@ STATEMENTS = {
 }
 
 
+def chance_level(sequence: str, head: str) -> float:
+    """Task 0's chance accuracy right after learning it: a split task is a pair of classes (1/2
+    with either head: a shared head trained on that pair predicts within it), a permuted task
+    has all ten (1/10)."""
+    return 0.5 if sequence == "split" else 0.1
+
+
 def regime_cells(reg: pd.DataFrame) -> list[tuple[str, pd.DataFrame, pd.DataFrame, float]]:
     """(cell id, the cell's rows, its relu rows, leaky slope) for every setting of the regime
     grid (by_setting over every setting column, then sequence and head) and leaky slope in it."""
@@ -309,26 +328,54 @@ def _regime_claims(reg: pd.DataFrame) -> list[Claim]:
         relu_leak = _arm(d, "relu", "leaky_below", s)
         reached = (f"inactive at the start of later tasks: relu {_mean(relu, 'inactive'):.3f}, "
                    f"leaky {_mean(leaky, 'inactive'):.3f}")
-        chance = 0.5 if (d["sequence"].iloc[0], d["head"].iloc[0]) == ("split", "task") else 0.1
+        chance = chance_level(d["sequence"].iloc[0], d["head"].iloc[0])
         floor = chance + THRESHOLDS.min_learned_margin
-        learned = all(_mean(f, "learned_first") >= floor for f in (relu, leaky) if len(f))
-        learned_text = (f"task 0 learned to {_mean(relu, 'learned_first'):.3f} (relu), "
-                        f"{_mean(leaky, 'learned_first'):.3f} (leaky); chance {chance:g}, "
-                        f"needed {floor:g}")
 
-        def judge(name, a, b, col, what, expected, extra="", tag="", cid=cid, learned=learned,
-                  learned_text=learned_text):
+        def learned_check(arms, chance=chance, floor=floor):
+            """Whether every compared arm learned task 0 to the floor, and the text that says
+            so."""
+            means = [(lab, _mean(f, "learned_first")) for lab, f in arms]
+            ok = all(np.isfinite(m) and m >= floor for _, m in means)
+            text = (", ".join(f"{m:.3f} ({lab})" for lab, m in means)
+                    + f"; chance {chance:g}, needed {floor:g}")
+            return ok, f"task 0 learned to {text}"
+
+        def judge(name, a, b, col, what, expected, extra="", tag="", cid=cid, labels=("a", "b")):
             claim = f"{name}[{cid}{tag}]"
             if a.empty or b.empty:
                 out.append(no_data(experiment=NAME, claim=claim, statement=STATEMENTS[name],
                                    kind=Kind.EMPIRICAL, expected=expected,
                                    why=f"no {what} runs in this setting"))
                 return
-            if col == "forgetting_first" and not learned:
-                out.append(no_data(experiment=NAME, claim=claim, statement=STATEMENTS[name],
-                                   kind=Kind.EMPIRICAL, expected=expected,
-                                   why=f"task 0 was not learned: {learned_text}"))
-                return
+            if col == "forgetting_first":  # the two arms compared must both have learned task 0
+                learned, learned_text = learned_check(list(zip(labels, (a, b))))
+                if not learned:
+                    out.append(no_data(experiment=NAME, claim=claim, statement=STATEMENTS[name],
+                                       kind=Kind.EMPIRICAL, expected=expected,
+                                       why=f"task 0 was not learned: {learned_text}"))
+                    return
+                extra = _join(extra, learned_text)
+            if name == "inactive_units_carry_more" and "stayed_task0" in a:
+                # a relu unit inactive on task 0 outputs 0 there: knocking it out changes nothing,
+                # so relu's carried accuracy is 0 by construction where no unit stayed inactive on
+                # the later tasks while active on task 0; judge only seeds that have such units
+                st0 = _v(a, "stayed_task0")
+                keep = set(a.loc[st0 > 0, "seed"])
+                n_all = int(st0.notna().sum())
+                if not keep:
+                    out.append(no_data(
+                        experiment=NAME, claim=claim, statement=STATEMENTS[name],
+                        kind=Kind.EMPIRICAL, expected=expected,
+                        why=f"relu has no unit inactive on every later task but active on task 0 "
+                            f"in any of its {n_all} seeds (stayed_task0 = 0): its knocked-out "
+                            "units output 0 on task 0, the carried accuracy is 0 by "
+                            "construction, not evidence"))
+                    return
+                extra = _join(extra, f"judged on the {len(keep)} of {n_all} seeds where relu has "
+                                     "units inactive on every later task but active on task 0 "
+                                     f"(seeds {sorted(int(x) for x in keep)}); the others carry 0 "
+                                     "by construction")
+                a, b = a[a["seed"].isin(keep)], b[b["seed"].isin(keep)]
             rule, note = fam[name]
             ev = over_seeds(_diff(a, b, col).values, rule)
             sign = "reversed" if np.isfinite(ev.estimate) and ev.estimate < 0 else ""
@@ -339,17 +386,18 @@ def _regime_claims(reg: pd.DataFrame) -> list[Claim]:
                              DROPPED, note)))
 
         judge("leaky_forgets_more", leaky, relu, "forgetting_first", "relu or leaky",
-              "> 0 (leaky forgets more)",
-              _join(reached, learned_text))
+              "> 0 (leaky forgets more)", reached, labels=("leaky", "relu"))
         judge("gradient_leak_forgets", leaky, leaky_zero, "forgetting_first",
               "leaky_relu with zero_below", "> 0 (the leak's gradient adds forgetting)",
-              "forward leaky; exact (leaky) gradient minus zero_below", tag=",forward=leaky_relu")
+              "forward leaky; exact (leaky) gradient minus zero_below", tag=",forward=leaky_relu",
+              labels=("leaky", "leaky zero_below"))
         judge("gradient_leak_forgets", relu_leak, relu, "forgetting_first",
               "relu with leaky_below", "> 0 (the leak's gradient adds forgetting)",
               _join("forward relu; leaky_below gradient minus exact (zero) gradient",
                     f"forward-only effect (leaky with zero_below minus relu) "
                     f"{_mean(leaky_zero, 'forgetting_first') - _mean(relu, 'forgetting_first'):.4g}"
-                    if len(leaky_zero) and len(relu) else ""), tag=",forward=relu")
+                    if len(leaky_zero) and len(relu) else ""), tag=",forward=relu",
+              labels=("relu leaky_below", "relu"))
         judge("relu_protects_more", relu, leaky, "protected", "relu or leaky",
               "> 0 (relu protects more)")
         judge("inactive_units_carry_more", relu, leaky, "carried", "relu or leaky",
@@ -365,13 +413,24 @@ def _regime_claims(reg: pd.DataFrame) -> list[Claim]:
 MATCH = {"distance": ("distance", True), "gain": ("gain", False)}
 
 
-def matched_difference(relu: pd.DataFrame, leaky: pd.DataFrame, match: str) -> tuple[pd.Series,
-                                                                                      int, int]:
+def _learned_points(f: pd.DataFrame, floor: float | None) -> pd.DataFrame:
+    """The (seed, lr) points whose task 0 was learned to the floor (all where floor is None or
+    the table has no learned_first)."""
+    if floor is None or "learned_first" not in f:
+        return f
+    return f[f["learned_first"].astype(float) >= floor]
+
+
+def matched_difference(relu: pd.DataFrame, leaky: pd.DataFrame, match: str,
+                       floor: float | None = None) -> tuple[pd.Series, int, int]:
     """Per seed: the mean over leaky's learning rates of leaky's forgetting minus relu's
     forgetting interpolated (piecewise linearly, across relu's learning rates) at leaky's
-    plasticity; a leaky point outside relu's range is left out (no extrapolation); a seed with
-    none in range is nan. Also how many leaky points were in range, of how many."""
+    plasticity; a (seed, lr) point, relu's or leaky's, whose task 0 was not learned to `floor`
+    is left out first (its forgetting is not the article's effect); a leaky point outside relu's
+    range is left out (no extrapolation); a seed with none in range is nan. Also how many
+    learned leaky points were in range, of how many."""
     col, log = MATCH[match]
+    relu, leaky = _learned_points(relu, floor), _learned_points(leaky, floor)
     vals, used, total = {}, 0, 0
     for seed, r in relu.groupby("seed"):
         lk = leaky[leaky["seed"] == seed]
@@ -419,7 +478,24 @@ def _matched_claims(reg: pd.DataFrame) -> list[Claim]:
                                kind=Kind.EMPIRICAL, expected="> 0",
                                why="needs relu and leaky runs at two or more learning rates"))
             continue
-        diff, used, total = matched_difference(relu, leaky, match)
+        chance = chance_level(relu["sequence"].iloc[0], relu["head"].iloc[0])
+        floor = chance + THRESHOLDS.min_learned_margin
+        lr_ok, lk_ok = _learned_points(relu, floor), _learned_points(leaky, floor)
+        lr_n = lr_ok[~lr_ok["diverged"].astype(bool)] if "diverged" in lr_ok else lr_ok
+        lk_n = lk_ok[~lk_ok["diverged"].astype(bool)] if "diverged" in lk_ok else lk_ok
+        per_seed = lr_n.groupby("seed")["lr"].nunique()
+        usable = set(per_seed[per_seed >= 2].index) & set(lk_n["seed"])
+        learned_text = (f"task 0 learned to chance {chance:g} + {THRESHOLDS.min_learned_margin:g}"
+                        f" = {floor:g} at {len(lr_ok)} of {len(relu)} relu and {len(lk_ok)} of "
+                        f"{len(leaky)} leaky (seed, lr) points; the others are left out")
+        if not usable:
+            out.append(no_data(experiment=NAME, claim=claim, statement=STATEMENTS[name],
+                               kind=Kind.EMPIRICAL, expected="> 0",
+                               why="too few (seed, lr) points learned task 0: no seed has relu "
+                                   "at two or more learning rates and leaky at one; "
+                                   + learned_text))
+            continue
+        diff, used, total = matched_difference(relu, leaky, match, floor)
         ev = over_seeds(diff.values, rule)
         what = ("parameter distance travelled over the later tasks (log scale)"
                 if match == "distance" else "new-task accuracy gained per later task")
@@ -428,7 +504,8 @@ def _matched_claims(reg: pd.DataFrame) -> list[Claim]:
             expected="> 0 (leaky forgets more at the same plasticity)",
             detail=_join("reversed" if np.isfinite(ev.estimate) and ev.estimate < 0 else "",
                          f"matched on {what}; {used} of {total} leaky (seed, lr) points within "
-                         "relu's range across learning rates (no extrapolation)", DROPPED, note)))
+                         "relu's range across learning rates (no extrapolation)", learned_text,
+                         DROPPED, note)))
     return out
 
 

@@ -47,7 +47,7 @@ with it are conservative.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -549,12 +549,34 @@ def _msv_claims(g: pd.DataFrame, label: str) -> list[Claim]:
         d = g[(g["init"] == init) & (g["depth"] == top)].set_index("seed").sort_index()
         ratio = d["sv_mean_sq"].astype(float) / d["msv_theory"].astype(float)
         th = float(d["msv_theory"].iloc[0]) if len(d) else math.nan
-        out.append(empirical(
+        c = empirical(
             experiment=NAME, claim=f"msv_is_one[{label},init={init}]", statement=ST_MSV,
             rule=rule, evidence=over_seeds(ratio, rule, log=True),
             detail=(f"per seed: mean over networks x inputs of mean(s^2) / theory {th:.6g} at "
-                    f"depth {top}; ratios: " + ", ".join(f"{v:.3g}" for v in ratio))))
+                    f"depth {top}; ratios: " + ", ".join(f"{v:.3g}" for v in ratio)))
+        out.append(_overflow_counts_against(c, ratio))
     return out
+
+
+def _overflow_counts_against(c: Claim, ratio: pd.Series) -> Claim:
+    """A seed whose mean squared singular value overflowed (inf) is evidence against msv = 1,
+    not a missing value: with any such seed the claim is at most partly reproduced, and with
+    most seeds overflowing it is not reproduced."""
+    r = np.asarray(ratio, dtype=float)
+    n_inf, n = int(np.isposinf(r).sum()), int(np.isfinite(r).sum() + np.isposinf(r).sum())
+    if not n_inf:
+        return c
+    note = (f"{n_inf} of {n} seed(s) overflowed (mean(s^2) = inf): counted against msv = 1, "
+            "not left out")
+    if 2 * n_inf > n:
+        verdict = Verdict.NOT_REPRODUCED
+        note += "; most seeds overflowed: not reproduced"
+    elif c.verdict is Verdict.REPRODUCED or c.verdict is Verdict.NO_DATA:
+        verdict = Verdict.PARTLY
+        note += "; at most partly"
+    else:
+        verdict = c.verdict
+    return replace(c, verdict=verdict, detail="; ".join(p for p in (c.detail, note) if p))
 
 
 def _spread_claims(g: pd.DataFrame, label: str) -> list[Claim]:
@@ -636,7 +658,7 @@ def _spread_claims(g: pd.DataFrame, label: str) -> list[Claim]:
 def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     part = summary["part"] if "part" in summary.columns else pd.Series(dtype=str)
     runs, spec = summary[part == "run"], summary[part == "spectrum"]
-    families = (("msv_is_one", ST_MSV), ("depth_spread", ST_GROWS))
+    families = (("msv_is_one", ST_MSV), ("spread_grows", ST_GROWS))
     if runs.empty and spec.empty:
         return [no_data(experiment=NAME, claim=c, statement=s, kind=Kind.EMPIRICAL, why="no runs")
                 for c, s in families] + [

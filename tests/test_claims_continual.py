@@ -15,7 +15,7 @@ from experiments import continual_claims as CC
 
 SEEDS = list(range(8))
 VALUES = ("forgetting_first", "protected", "carried", "distance", "gain", "inactive",
-          "learned_first", "stayed_inactive")
+          "learned_first", "stayed_inactive", "stayed_task0")
 
 
 def _noise(n, sd, seed):
@@ -84,16 +84,43 @@ def test_leaky_forgets_more_verdicts(effect, noise, verdict):
 
 
 def test_forgetting_of_a_task_never_learned_has_no_data():
-    """Task-masked pairs: chance is 1/2; a task 0 learned to 0.55 cannot be forgotten much, and
-    a difference in its 'forgetting' is not the article's effect."""
+    """A split task is a pair of classes: chance is 1/2 with either head; a task 0 learned to
+    0.55 cannot be forgotten much, and a difference in its 'forgetting' is not the article's
+    effect. A permuted task has ten classes: chance 1/10, 0.55 is learned."""
     rows = _cell(leaky=0.1)
     for r in rows:
         r["learned_first"] = 0.55
-    c = _one(rows, "leaky_forgets_more")
-    assert c.verdict is Verdict.NO_DATA and "task 0 was not learned" in c.detail
+    for head in ("task", "shared"):  # a shared head trained on {0, 1} predicts within it
+        for r in rows:
+            r["head"] = head
+        c = _one(rows, "leaky_forgets_more")
+        assert c.verdict is Verdict.NO_DATA and "task 0 was not learned" in c.detail
+        assert "chance 0.5" in c.detail
     for r in rows:
-        r["head"] = "shared"  # chance 1/10: 0.55 is learned
-    assert _one(rows, "leaky_forgets_more").verdict is Verdict.REPRODUCED
+        r["sequence"], r["head"] = "permuted", "shared"  # chance 1/10: 0.55 is learned
+    c = _one(rows, "leaky_forgets_more")
+    assert c.verdict is Verdict.REPRODUCED and "chance 0.1" in c.detail
+
+
+def test_gradient_leak_learned_check_is_on_the_two_arms_compared():
+    """The exact arms learned task 0, the zero_below arm did not: its comparison has no data;
+    the relu-forward comparison (both arms learned) is judged."""
+    rows = _cell(leaky=0.1, zero_below=0.0, leaky_below=0.1)
+    for r in rows:
+        if r["backward"] == "zero_below":
+            r["learned_first"] = 0.5
+    found = {c.claim.rsplit(",", 1)[1]: c for c in _claims(rows, "gradient_leak_forgets")}
+    assert found["forward=leaky_relu]"].verdict is Verdict.NO_DATA
+    assert "0.500 (leaky zero_below)" in found["forward=leaky_relu]"].detail
+    assert found["forward=relu]"].verdict is Verdict.REPRODUCED
+    # and the other way: relu with leaky_below never learned task 0
+    rows = _cell(leaky=0.1, zero_below=0.0, leaky_below=0.1)
+    for r in rows:
+        if r["backward"] == "leaky_below":
+            r["learned_first"] = 0.5
+    found = {c.claim.rsplit(",", 1)[1]: c for c in _claims(rows, "gradient_leak_forgets")}
+    assert found["forward=relu]"].verdict is Verdict.NO_DATA
+    assert found["forward=leaky_relu]"].verdict is Verdict.REPRODUCED
 
 
 def test_pairs_by_seed_id_and_leaves_diverged_seeds_out():
@@ -160,9 +187,33 @@ def test_no_inactive_unit_carries_nothing_and_is_not_evidence_of_protection():
     not come out reproduced (the old exactly-zero-gradient measure was relu-only)."""
     rows = _cell("carried", leaky=0.0, noise=0.0)
     for r in rows:
-        r["carried"], r["stayed_inactive"] = 0.0, 0.0
+        r["carried"], r["stayed_inactive"], r["stayed_task0"] = 0.0, 0.0, 0.0
     c = _one(rows, "inactive_units_carry_more")
-    assert c.verdict is not Verdict.REPRODUCED and "stayed inactive: relu 0.000" in c.detail
+    assert c.verdict is Verdict.NO_DATA and "0 by construction" in c.detail
+
+
+def test_carried_is_no_data_when_no_relu_unit_was_active_on_task0():
+    """Units stayed inactive on the later tasks, but none was active on task 0 (stayed_task0 = 0
+    in every seed): relu's carried accuracy is 0 by construction, whatever leaky carries."""
+    rows = _cell("carried", leaky=-0.05, noise=0.005)  # relu minus leaky = +0.05 ...
+    for r in rows:
+        r["stayed_task0"] = 0.0  # ... but relu's side cannot be anything but 0
+        if r["activation"] == "relu":
+            r["carried"] = 0.0
+    c = _one(rows, "inactive_units_carry_more")
+    assert c.verdict is Verdict.NO_DATA and "stayed_task0 = 0" in c.detail
+
+
+def test_carried_judged_only_on_seeds_with_units_active_on_task0():
+    rows = _cell("carried", leaky=-0.05, noise=0.005)
+    for r in rows:  # seeds 0 and 1 have no such unit: their relu carries 0, left out
+        if r["seed"] in (0, 1):
+            r["stayed_task0"] = 0.0
+            if r["activation"] == "relu":
+                r["carried"] = 0.0
+    c = _one(rows, "inactive_units_carry_more")
+    assert c.n == len(SEEDS) - 2 and c.verdict is Verdict.REPRODUCED
+    assert f"judged on the {len(SEEDS) - 2} of {len(SEEDS)} seeds" in c.detail
 
 
 # -- leaky_forgets_more_matched: at matched plasticity across learning rates
@@ -211,6 +262,26 @@ def test_matched_plasticity_reproduced_and_out_of_range():
     # one learning rate: nothing to match across
     one = [r for r in _plastic(1.5, 0.05) if r["lr"] == 0.05]
     assert {c.verdict for c in _claims(one, "leaky_forgets_more_matched")} == {Verdict.NO_DATA}
+
+
+def test_matched_plasticity_leaves_unlearned_points_out():
+    """Task 0 learned only at the two smaller learning rates: the lr 0.2 points are dropped
+    before interpolating (relu still spans two learning rates); learned at one lr only: too few
+    points, no data."""
+    rows = _plastic(1.5, 0.05)
+    for r in rows:
+        if r["lr"] == 0.2:
+            r["learned_first"], r["forgetting_first"] = 0.5, -5.0  # would swamp the estimate
+    matched = _claims(rows, "leaky_forgets_more_matched")
+    assert {c.verdict for c in matched} == {Verdict.REPRODUCED}
+    assert all(c.measured == pytest.approx(0.05, abs=0.005) for c in matched)
+    assert all(f"at {2 * len(SEEDS)} of {3 * len(SEEDS)} relu" in c.detail for c in matched)
+    for r in rows:
+        if r["lr"] == 0.05:
+            r["learned_first"] = 0.5
+    matched = _claims(rows, "leaky_forgets_more_matched")
+    assert {c.verdict for c in matched} == {Verdict.NO_DATA}
+    assert all("too few (seed, lr) points learned task 0" in c.detail for c in matched)
 
 
 def test_matched_difference_by_hand():
@@ -404,6 +475,22 @@ def test_summarize_regime_one_row_per_seed_and_condition():
     assert r["distance"] == pytest.approx(2.0 + 3.0)
     assert not r["diverged"] and s.loc[("leaky_relu", "exact", 1), "diverged"]
     assert s.loc[("relu", "leaky_below", 0), "label"] == "relu [leaky_below 0.1]"
+
+
+def test_summarize_divergence_is_per_group_not_per_run():
+    """One run trains relu exact and relu leaky_below; only the leaky_below block diverged, and
+    the run-level status `diverged` is copied onto every row: the exact group stays in. A failed
+    run marks all its groups; a group with no status_task rows falls back on the run status."""
+    raw = pd.DataFrame(_raw_regime("relu", np.nan, 0, ACC, run_id="r0", status="diverged")
+                       + _raw_regime("relu", 0.1, 0, ACC, backward="leaky_below", run_id="r0",
+                                     status="diverged", task_ok=(1, 0, 1)))
+    s = C.summarize(raw, C.Params()).set_index(["activation", "backward", "seed"])
+    assert not s.loc[("relu", "exact", 0), "diverged"]
+    assert s.loc[("relu", "leaky_below", 0), "diverged"]
+    failed = raw.assign(status="failed")
+    assert C.summarize(failed, C.Params())["diverged"].all()
+    no_task = raw[raw["metric"] != "status_task"]
+    assert C.summarize(no_task, C.Params())["diverged"].all()
 
 
 def test_summarize_refuses_two_runs_for_one_seed_and_condition():

@@ -274,7 +274,7 @@ def test_missing_data_gives_no_data():
 def test_no_critical_point_is_no_data_with_the_reason():
     c = _claims(_summary("swish", critical=False))
     assert set(c) == {"msv_is_one[activation=swish,bias_scale=0.05]",
-                      "depth_spread[activation=swish,bias_scale=0.05]",
+                      "spread_grows[activation=swish,bias_scale=0.05]",
                       "moment_excess_closed_form"}
     assert all(v.verdict is Verdict.NO_DATA for v in c.values())
     assert all("jumps" in v.detail for k, v in c.items() if "[" in k)
@@ -346,3 +346,19 @@ def test_smoke_run_end_to_end(cli_here, tmp_path):
         "msv_is_one", "spread_grows", "orthogonal_below_gaussian", "orthogonal_flat"}
     figs = js.EXPERIMENT.draw(table, js.Params())
     assert set(figs) == {"jacobian_spectrum_spread", "jacobian_spectrum_histograms"}
+
+
+@pytest.mark.parametrize("n_inf,verdict", [(1, Verdict.PARTLY), (4, Verdict.NOT_REPRODUCED)])
+def test_msv_overflow_counts_against_msv_is_one(n_inf, verdict):
+    """An overflowed mean squared singular value (inf) is not a missing seed: it is evidence
+    against msv = 1."""
+    s = _summary("tanh")
+    key = "msv_is_one[activation=tanh,bias_scale=0.05,init=gaussian]"
+    assert _claims(s)[key].verdict is Verdict.REPRODUCED
+    m = ((s["part"] == "spectrum") & (s["init"] == "gaussian")
+         & (s["depth"] == s.loc[s["part"] == "spectrum", "depth"].max()))
+    seeds = sorted(s.loc[m, "seed"].unique())
+    assert len(seeds) >= 5
+    s.loc[m & s["seed"].isin(seeds[:n_inf]), "sv_mean_sq"] = np.inf
+    c = _claims(s)[key]
+    assert c.verdict is verdict and f"{n_inf} of {len(seeds)} seed(s) overflowed" in c.detail
