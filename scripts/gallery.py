@@ -15,6 +15,8 @@ KEY_FIGURES = [
     "gradient_flow_delta_rms", "gradient_chain_dfdw1", "gradient_chain_divergence", "saturation",
     "signal_propagation_chi1", "dead_relu", "born_dead", "softplus_revival", "gelu_approx",
     "linear_collapse", "linear_regions", "nonmonotonic", "output_constraint", "continual",
+    "saturation_neuron", "nonmonotonic_ratio", "edge_of_chaos_trainability",
+    "edge_of_chaos_depth_scales", "jacobian_spectrum_spread", "continual_ablation",
 ]
 WIDTH = 900
 
