@@ -299,8 +299,31 @@ def by_setting(table: pd.DataFrame, columns) -> list[tuple[str, pd.DataFrame]]:
     out = []
     for key, g in table.groupby(varying, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        out.append(("".join(f",{c}={v:g}" if isinstance(v, (int, float, np.number)) else f",{c}={v}"
-                            for c, v in zip(varying, key)), g))
+        out.append(("".join("," + setting_text(c, v) for c, v in zip(varying, key)), g))
+    return out
+
+
+def setting_text(column: str, value) -> str:
+    """How a claim id names one setting: bias_scale=0.3, head=task."""
+    return f"{column}={value:g}" if isinstance(value, (int, float, np.number)) else \
+        f"{column}={value}"
+
+
+def by_activation_setting(table: pd.DataFrame, always, others,
+                          act_params) -> list[tuple[str, pd.DataFrame]]:
+    """(label, rows) per combination of the `always` columns (always named in the label), the
+    activation's own parameters `act_params` (named where they vary for that activation) and the
+    `others` that vary (by_setting): a claim is judged within one setting, never across pooled
+    ones."""
+    out = []
+    act_params = [c for c in act_params if c in table.columns]
+    for suffix, g in by_setting(table, [c for c in others if c in table.columns]):
+        for _, h in g.groupby([*always, *act_params], dropna=False, sort=True):
+            same_act = table[table["activation"] == h["activation"].iloc[0]]
+            extra = "".join("," + setting_text(c, h[c].iloc[0]) for c in act_params
+                            if same_act[c].nunique(dropna=False) > 1)
+            label = ",".join(setting_text(c, h[c].iloc[0]) for c in always)
+            out.append((label + extra + suffix, h))
     return out
 
 

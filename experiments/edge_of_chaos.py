@@ -57,11 +57,12 @@ from actlab.claims import (
     Rule,
     Verdict,
     below,
-    by_setting,
+    by_activation_setting,
     empirical,
     math_claim,
     no_data,
     over_seeds,
+    setting_text,
 )
 from actlab.config import TrainerConfig
 from actlab.experiment import Experiment
@@ -592,27 +593,8 @@ def _text(v) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
 
-def _fmt(c: str, v) -> str:
-    return f"{c}={v:g}" if isinstance(v, (int, float, np.number)) else f"{c}={v}"
-
-
-def _label(d: pd.DataFrame, always: tuple[str, ...]) -> str:
-    return ",".join(_fmt(c, d[c].iloc[0]) for c in always)
-
-
 def _groups(d: pd.DataFrame, always: tuple[str, ...], others) -> list[tuple[str, pd.DataFrame]]:
-    """(label, rows) per combination of the `always` columns (always named in the label), the
-    activation's own parameters (named where they vary for that activation) and the `others`
-    that vary: a claim is judged within one setting, never across pooled ones."""
-    out = []
-    act_params = [c for c in ACT_KEYS[1:] if c in d.columns]
-    for suffix, g in by_setting(d, [c for c in others if c in d.columns]):
-        for _, h in g.groupby([*always, *act_params], dropna=False, sort=True):
-            same_act = d[d["activation"] == h["activation"].iloc[0]]
-            extra = "".join("," + _fmt(c, h[c].iloc[0]) for c in act_params
-                            if same_act[c].nunique(dropna=False) > 1)
-            out.append((_label(h, always) + extra + suffix, h))
-    return out
+    return by_activation_setting(d, always, others, ACT_KEYS[1:])
 
 
 def _critical_claims(crit: pd.DataFrame) -> list[Claim]:
@@ -688,7 +670,7 @@ def _duplicates(g: pd.DataFrame, cols: list[str]) -> str:
         return ""
     first = g[dup].iloc[0]
     return (f"{int(dup.sum())} rows share their {', '.join(cols)} with another (e.g. "
-            + ", ".join(_fmt(c, first[c]) for c in cols) + "): runs that differ only in "
+            + ", ".join(setting_text(c, first[c]) for c in cols) + "): runs that differ only in "
             "something the table does not record; judging them together would pool them")
 
 

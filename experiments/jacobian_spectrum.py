@@ -61,12 +61,13 @@ from actlab.claims import (
     Verdict,
     above,
     below,
-    by_setting,
+    by_activation_setting,
     empirical,
     math_claim,
     no_data,
     over_seeds,
     paired,
+    setting_text,
 )
 from actlab.config import Init, ModelConfig
 from actlab.experiment import Experiment
@@ -451,23 +452,8 @@ def summarize(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
 # Claims
 
 
-def _fmt(c: str, v) -> str:
-    return f"{c}={v:g}" if isinstance(v, (int, float, np.number)) else f"{c}={v}"
-
-
 def _groups(d: pd.DataFrame, always: tuple[str, ...], others) -> list[tuple[str, pd.DataFrame]]:
-    """(label, rows) per combination of the `always` columns (always named), the activation's
-    own parameters (named where they vary for that activation) and the `others` that vary: a
-    claim is judged within one setting, never across pooled ones."""
-    out = []
-    act_params = [c for c in ACT_KEYS[1:] if c in d.columns]
-    for suffix, g in by_setting(d, [c for c in others if c in d.columns]):
-        for _, h in g.groupby([*always, *act_params], dropna=False, sort=True):
-            same_act = d[d["activation"] == h["activation"].iloc[0]]
-            extra = "".join("," + _fmt(c, h[c].iloc[0]) for c in act_params
-                            if same_act[c].nunique(dropna=False) > 1)
-            out.append((",".join(_fmt(c, h[c].iloc[0]) for c in always) + extra + suffix, h))
-    return out
+    return by_activation_setting(d, always, others, ACT_KEYS[1:])
 
 
 def slope(depth, value) -> float:
@@ -494,7 +480,7 @@ def _duplicates(g: pd.DataFrame) -> str:
         return ""
     first = g[dup].iloc[0]
     return (f"{int(dup.sum())} rows share their seed, init and depth with another (e.g. "
-            + ", ".join(_fmt(c, first[c]) for c in cols) + "): runs that differ only in "
+            + ", ".join(setting_text(c, first[c]) for c in cols) + "): runs that differ only in "
             "something the table does not record; judging them together would pool them")
 
 
