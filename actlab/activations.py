@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from actlab.config import ActivationConfig, Backward, ConfigError, GeluApprox
+from actlab.names import ACTIVATION_NAMES, CUSTOM
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_SIGMOID_K = 1.702
@@ -260,34 +261,8 @@ ACTIVATIONS: dict[str, Callable[[ActivationConfig], Activation]] = {
     "logsigmoid": _logsigmoid,
     "tanhshrink": _tanhshrink,
 }
-CUSTOM = "custom"  # activation=custom activation.target=pkg.module:function
-
-
-# The ActivationConfig keys each activation reads; the others do not change what a run computes,
-# so they are left out of its name and its table (a relu run with activation.slope=0.3 is the relu
-# run).
-USES: dict[str, tuple[str, ...]] = {
-    "linear": ("slope",),
-    "leaky_relu": ("slope",),
-    "softplus": ("beta",),
-    "gelu": ("approximate",),
-    "swish": ("beta",),
-    "elu": ("alpha",),
-    "celu": ("alpha",),
-    "hardtanh": ("min_val", "max_val"),
-    CUSTOM: ("target", "derivative"),
-}
-ACTIVATION_KEYS = ("slope", "beta", "alpha", "approximate", "min_val", "max_val", "target",
-                   "derivative")
-
-
-def used_keys(name: str, backward: str = "exact") -> tuple[str, ...]:
-    """The activation keys a run with this activation and backward mode reads (`backward` itself
-    is read by every run)."""
-    keys = USES.get(name, ())
-    if backward == Backward.leaky_below.value and "slope" not in keys:
-        keys = keys + ("slope",)
-    return keys
+if tuple(ACTIVATIONS) != ACTIVATION_NAMES:  # the torch-free list the config is checked against
+    raise ImportError("actlab.names.ACTIVATION_NAMES and actlab.activations.ACTIVATIONS differ")
 
 
 def get_activation(cfg: ActivationConfig | str, **params) -> Activation:

@@ -17,11 +17,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from actlab.config import ConfigError, register_configs
+from actlab.config import ConfigError, check_writable, register_configs, validate
 from actlab.errors import first_line, one_line
-from actlab.jobs import check_writable, failed_since, run_job
 from actlab.registry import experiments
-from actlab.results import atomic_write_csv, collect
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 log = logging.getLogger("actlab")
@@ -52,6 +50,10 @@ def _hydra_main(cfg: DictConfig) -> None:
         if name not in EXPERIMENTS:
             raise ConfigError(f"experiment={name!r}: unknown; "
                               f"valid choices: {', '.join(EXPERIMENTS)}")
+        # Checked before anything heavy is imported: a bad value is answered without torch.
+        validate(cfg)
+        from actlab.jobs import run_job  # (torch, pandas and this experiment's module from here)
+
         exp = EXPERIMENTS[name]
         if str(hc.mode) == "RunMode.RUN":  # a single run: say which typed keys change nothing
             from actlab.effective import no_effect
@@ -114,6 +116,8 @@ def main() -> None:
     if _INTERRUPTED:  # a Ctrl-C that some library code swallowed still ends the command
         _exit_interrupted()
     # A crashed run does not stop a sweep; it is recorded, and the command says so at the end.
+    from actlab.jobs import failed_since
+
     failed = failed_since(_out_dirs_from_argv(sys.argv[1:]), started)
     if failed:
         first_name, first_error = failed[0]
@@ -181,6 +185,8 @@ def collect_main(argv: list[str] | None = None) -> int:
     args = _out_parser("actlab-collect",
                        "Merge every run folder into OUT/results/<experiment>.csv.",
                        "actlab-collect --out outputs").parse_args(argv)
+    from actlab.results import collect
+
     written = collect(Path(args.out), log=lambda m: print(m, file=sys.stderr))
     for exp, path in written.items():
         print(f"{exp}: {path}")
@@ -214,6 +220,7 @@ def figures_main(argv: list[str] | None = None) -> int:
 
 def verify_main(argv: list[str] | None = None) -> int:
     from actlab.claims import Claim, Kind, Verdict, claims_table, format_table, judge_all, problems
+    from actlab.results import atomic_write_csv
 
     args = _out_parser("actlab-verify", "Evaluate every experiment's claims from OUT/results/*.csv "
                        "with the params their runs used, print them, write OUT/claims.csv; exit 1 "

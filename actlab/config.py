@@ -9,8 +9,10 @@ cannot express (depth >= 1, lr > 0, ...) live in `validate`, which runs before a
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -164,8 +166,9 @@ def unknown_key(key: str, schema: type) -> ConfigError:
 
 def validate(cfg: Any) -> None:
     """Range checks the types cannot express. Raises ConfigError naming the key."""
-    from actlab.activations import ACTIVATIONS, CUSTOM
-    from actlab.tasks import TASKS
+    from actlab.names import ACTIVATION_NAMES as ACTIVATIONS
+    from actlab.names import CUSTOM
+    from actlab.names import TASK_NAMES as TASKS
 
     def need(ok: bool, key: str, value: Any, what: str) -> None:
         if not ok:
@@ -218,6 +221,16 @@ def validate(cfg: Any) -> None:
          "(weights, gradients, optimizer state and activations "
          f"x {max(1, len(cfg.seeds))} seed(s)), "
          f"more than this machine's {have / 2**30:.3g} GiB")
+
+
+def check_writable(out: Path) -> None:
+    """out_dir, or the nearest folder above it that exists, must be a writable folder."""
+    probe_dir = out
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not os.access(probe_dir, os.W_OK) or not probe_dir.is_dir():
+        raise ConfigError(f"out_dir={str(out)!r}: not a writable folder "
+                          f"({probe_dir} is not writable)")
 
 
 def _all_floats_finite(node: Any, prefix: str) -> None:

@@ -13,8 +13,8 @@ import copy
 
 from omegaconf import DictConfig
 
-from actlab.activations import ACTIVATION_KEYS, used_keys
 from actlab.experiment import SHARED_GROUPS
+from actlab.names import ACTIVATION_KEYS, used_keys
 from actlab.results import config_dict
 
 # Keys that steer where and how a job runs, never what it computes.

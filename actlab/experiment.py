@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 # The config groups a run can read. An experiment declares the ones it reads; a key of a group it
 # does not read is reported as having no effect and kept out of the run's name and table.
@@ -41,3 +42,33 @@ class Experiment:
         """The experiment's figures (imports its figure code now, not before)."""
         module, _, func = self.figures.partition(":")
         return getattr(importlib.import_module(module), func)(table, params)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """An experiment as its registry lists it, before its module is imported: the name and the
+    Params class (all that composing and checking a config needs, torch-free) and the module whose
+    `EXPERIMENT` is the full record. Any other attribute (run, claims, title, ...) imports that
+    module on first use, so `actlab --help`, a bad config and a run of one experiment never import
+    the other experiments (or torch, until a run needs it)."""
+
+    name: str
+    params: type
+    module: str  # "experiments.dead_relu": defines EXPERIMENT
+
+    def load(self) -> Experiment:
+        return _load(self.module, self.name, self.params)
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):  # copy, pickle and friends probe dunders: not the record's
+            raise AttributeError(attr)
+        return getattr(self.load(), attr)
+
+
+@cache
+def _load(module: str, name: str, params: type) -> Experiment:
+    exp = importlib.import_module(module).EXPERIMENT
+    if exp.name != name or exp.params is not params:
+        raise TypeError(f"{module}.EXPERIMENT is {exp.name!r} with params {exp.params.__name__}; "
+                        f"its registry entry says {name!r} with {params.__name__}")
+    return exp

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import platform
 import time
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from actlab import __version__
-from actlab.config import ConfigError, validate
+from actlab.config import ConfigError, check_writable, validate
 from actlab.effective import effective_config
 from actlab.experiment import Experiment
 from actlab.results import (
@@ -35,15 +33,6 @@ from actlab.results import (
 
 FINISHED = ("ok", "diverged")  # summaries a rerun keeps
 log = logging.getLogger("actlab")
-
-
-def check_writable(out: Path) -> None:
-    probe_dir = out
-    while not probe_dir.exists():
-        probe_dir = probe_dir.parent
-    if not os.access(probe_dir, os.W_OK) or not probe_dir.is_dir():
-        raise ConfigError(f"out_dir={str(out)!r}: not a writable folder "
-                          f"({probe_dir} is not writable)")
 
 
 def with_seed(cfg: DictConfig, seed: int) -> DictConfig:
@@ -91,6 +80,8 @@ def run_job(cfg: DictConfig, exp: Experiment) -> list[dict]:
     if not pending:
         return [summaries[s] for s in seeds]
     if cfg.trainer.threads:
+        import torch
+
         torch.set_num_threads(cfg.trainer.threads)
     # The summary marks a run as complete: remove a stale one first, so that a crash below leaves
     # the folder looking unfinished (collect skips it, a rerun redoes it).
@@ -127,6 +118,8 @@ def run_job(cfg: DictConfig, exp: Experiment) -> list[dict]:
 def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result,
               error: str | None, wall: float, device, batch: int) -> dict:
     """Write one run's config.yaml, metrics.csv and, last, summary.json (each atomically)."""
+    import torch  # (imported by the run already: here only for its version)
+
     if result is None:
         rows, status, final, div = [], "failed", {}, None
         error = error or "no result"

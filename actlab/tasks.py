@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from actlab.config import TaskConfig
+from actlab.names import TASK_NAMES
 
 
 @dataclass
@@ -138,6 +139,8 @@ TASKS: dict[str, Callable[..., Task]] = {
     "digits": digits,
 }
 NEEDS_CACHE = ("mnist1d", "digits")
+if tuple(TASKS) != TASK_NAMES:  # the torch-free list the config is checked against
+    raise ImportError("actlab.names.TASK_NAMES and actlab.tasks.TASKS differ")
 
 
 def make_task(c: TaskConfig, cache_dir: Path | None = None) -> Task:

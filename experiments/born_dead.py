@@ -27,8 +27,7 @@ against upper(2) = 2^-w: the upper bound is loose at small depth (1.6x at width 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,33 +45,13 @@ from actlab.claims import (
 )
 from actlab.experiment import Experiment
 from actlab.trainer import RunResult
+from experiments.params import BornDeadParams as Params
+from experiments.params import InitScheme
 
 NAME = "born_dead"
 
 
-class InitScheme(str, Enum):
-    """How the weights are drawn. A str, so it compares, prints and fills a table cell as its value,
-    while the typed schema refuses any other value when the config is composed."""
-
-    he = "he"  # He-normal
-    rai = "rai"  # randomized asymmetric initialization: one Beta(2, 1) weight per neuron
-
-    def __str__(self) -> str:
-        return self.value
-
-
 INITS = tuple(i.value for i in InitScheme)
-
-
-@dataclass
-class Params:
-    samples: int = 1000  # networks per (depth, width, init)
-    depths: list[int] = field(default_factory=lambda: [2, 3, 5, 10, 15, 20, 30, 40, 50])
-    widths: list[int] = field(default_factory=lambda: [2, 3, 4, 5, 10])
-    inits: list[InitScheme] = field(default_factory=lambda: list(InitScheme))
-    R: float = 1.0  # input domain [-R, R]
-    grid: int = 201  # input points (odd: includes 0)
-    chunk: int = 500  # networks per batched computation (memory bound)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from actlab.activations import Activation, get_activation, used_keys
+from actlab.activations import Activation, get_activation
 from actlab.claims import (
     Claim,
     Kind,
@@ -42,6 +42,7 @@ from actlab.claims import (
     no_data,
     over_seeds,
 )
+from actlab.names import used_keys
 from actlab.results import activation_label
 
 BASELINES = ("relu", "tanh", "gelu", "swish")

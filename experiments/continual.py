@@ -45,17 +45,16 @@ falls, units die, weights grow and effective rank falls.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, is_dataclass
-from enum import Enum
+from dataclasses import is_dataclass
 
 import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from actlab.activations import used_keys
 from actlab.batched import train_many
 from actlab.config import ConfigError
 from actlab.experiment import Experiment
+from actlab.names import used_keys
 from actlab.probes import unit_stats
 from actlab.runner import build_model, build_task
 from actlab.trainer import RunResult, train
@@ -75,48 +74,11 @@ from experiments.continual_measure import (
     split_tasks,
     weight_magnitude,
 )
+from experiments.params import ContinualParams as Params
+from experiments.params import Head, TaskSequence
 
 __all__ = ["NAME", "Params", "TaskSequence", "Head", "run", "run_seeds", "summarize", "claims",
            "EXPERIMENT"]
-
-
-class TaskSequence(str, Enum):
-    """The task sequence. A str, so it compares, prints and fills a table cell as its value, while
-    the typed schema refuses any other value when the config is composed."""
-
-    split = "split"  # disjoint pairs of classes (head: params.heads)
-    permuted = "permuted"  # PERMUTED_TASKS tasks of permuted inputs, shared head
-    long_permuted = "long_permuted"  # params.n_tasks permuted tasks: loss of plasticity
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Head(str, Enum):
-    """The output head of a split sequence (a permuted one always shares its head)."""
-
-    task = "task"  # logits masked to the current task's classes (task-incremental)
-    shared = "shared"  # no mask (class-incremental)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass
-class Params:
-    sequence: TaskSequence = TaskSequence.split
-    head: Head = Head.task  # split: the head when `heads` is empty
-    heads: list[Head] = field(default_factory=list)  # split: each head in turn ([] = [head])
-    # split and permuted: one sequence per learning rate ([] = [trainer.lr]) and per bias shift
-    # (added to every hidden bias at initialization); long_permuted: trainer.lr, no shift
-    lrs: list[float] = field(default_factory=list)
-    bias_shifts: list[float] = field(default_factory=lambda: [0.0])
-    # split and permuted: also train the crossed gradient (relu: leaky_below at each of
-    # ablation_slopes; leaky_relu: zero_below); other activations have no crossed arm
-    ablation: bool = False
-    ablation_slopes: list[float] = field(default_factory=lambda: [0.1])
-    n_tasks: int = 100  # long_permuted: the sequence length
-    steps_per_task: int = 100
 
 
 # ---------------------------------------------------------------------------------------------

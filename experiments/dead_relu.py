@@ -23,8 +23,7 @@ off units can be compared with relu's dead ones: do they still move, do they com
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,6 +43,7 @@ from actlab.claims import (
 from actlab.experiment import Experiment
 from actlab.runner import build_model, build_task
 from actlab.trainer import RunResult, train
+from experiments.params import DeadReluParams as Params
 
 NAME = "dead_relu"
 CAUSES = {"lr": "trainer.lr", "bias": "params.bias_shift", "narrow": "model.width"}
@@ -53,32 +53,6 @@ WHAT = {"lr": "learning rate", "bias": "negative bias shift", "narrow": "narrown
 # rows the unit tracker writes per hidden layer and log step
 TRACKED = ("off_fraction", "ever_off_units", "came_back_units", "stayed_off_units",
            "off_weight_change", "off_weight_rel_change")
-
-
-class Cause(str, Enum):
-    """Which setting a run sweeps: a str, so it compares, prints and fills a table cell as its
-    value ("lr"), while the typed schema refuses any other value when the config is composed."""
-
-    lr = "lr"  # large learning-rate steps (trainer.lr)
-    bias = "bias"  # a negative shift added to hidden biases at initialization (params.bias_shift)
-    narrow = "narrow"  # narrow layers (model.width)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass
-class Params:
-    cause: Cause = Cause.lr  # which setting this run sweeps
-    lrs: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.1, 0.2])
-    bias_shifts: list[float] = field(default_factory=lambda: [0.0, -2.0, -3.0, -4.0])
-    widths: list[int] = field(default_factory=lambda: [2, 3, 4, 8])
-    bias_shift: float = 0.0  # added to hidden biases at initialization
-    # how many hidden layers, from the input, get the shift (0: all). One: first-layer units die
-    # while the layers above keep learning, so "a dead first-layer unit never revives" is tested
-    # on a network that trains (shifting every layer by -2 kills the deep layers and the whole
-    # net's gradient, while no first-layer unit dies: the old grid had none)
-    shift_layers: int = 1
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ holds (a conjunction: where the boundary does not follow xi_c, the constant is n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -70,36 +70,10 @@ from actlab.meanfield import critical_weight_scale, depth_scales
 from actlab.results import CONFIG_COLUMNS
 from actlab.runner import build_model, build_task
 from actlab.trainer import RunResult
+from experiments.params import EdgeOfChaosParams as Params
+from experiments.params import Train
 
 NAME = "edge_of_chaos"
-
-
-class Train(str, Enum):
-    """Which runs train the trainability map. A str, so it compares and prints as its value."""
-
-    biased = "biased"  # runs with model.bias_scale > 0 (at sigma_b = 0 xi_c is mostly undefined)
-    always = "always"
-    never = "never"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass
-class Params:
-    # sigma_w as multiples of the run's edge of chaos (its critical sigma_w, or where chi_1 jumps
-    # over 1); where there is neither, these are sigma_w themselves
-    weight_factors: list[float] = field(
-        default_factory=lambda: [0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0])
-    depths: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32])  # trained networks
-    train: Train = Train.biased
-    # the critical line drawn in the figure: the critical sigma_w at each of these sigma_b too
-    # (theory only, ~0.1 s each; the claims judge the run's own sigma_b)
-    line_bias_scales: list[float] = field(
-        default_factory=lambda: [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0])
-    measure_width: int = 512  # the random networks xi_c is measured in
-    measure_depth: int = 40
-    pairs: int = 16  # input pairs per starting correlation
 
 
 @dataclass(frozen=True)

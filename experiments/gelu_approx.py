@@ -38,15 +38,10 @@ from actlab.claims import (
 from actlab.config import GeluApprox
 from actlab.experiment import Experiment
 from actlab.runner import train_one, train_seeds
+from experiments.params import GeluApproxParams as Params
 
 NAME = "gelu_approx"
 APPROX = ("tanh", "sigmoid")
-
-
-@dataclass
-class Params:
-    z_max: float = 6.0  # the error and the minimum are measured on [-z_max, z_max]
-    points: int = 120001  # grid points of that measurement (float64)
 
 
 @dataclass(frozen=True)

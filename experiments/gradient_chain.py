@@ -26,7 +26,7 @@ s a > 1 training should diverge from depth L* = ln(2/lr) / (2 ln(s a)) on, and n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -39,19 +39,11 @@ from actlab.claims import Claim, Kind, above, empirical, math_claim, no_data, ov
 from actlab.experiment import Experiment
 from actlab.runner import train_one, train_seeds
 from actlab.trainer import RunResult
+from experiments.params import GradientChainParams as Params
 
 NAME = "gradient_chain"
 FORMS = ("article", "weighted")
 ACT_KEYS = ["activation", "slope", "beta", "elu_alpha", "approximate"]
-
-
-@dataclass
-class Params:
-    max_depth: int = 50
-    x: float = 0.5  # the chain's input
-    w1: float = 1.0  # the first weight, the one differentiated
-    train_activations: list[str] = field(default_factory=lambda: ["linear"])
-    train_depths: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 24, 32])
 
 
 @dataclass(frozen=True)

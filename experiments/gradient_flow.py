@@ -31,14 +31,10 @@ from actlab.claims import (
 )
 from actlab.experiment import Experiment
 from actlab.runner import train_one, train_seeds
+from experiments.params import GradientFlowParams as Params
 
 NAME = "gradient_flow"
 CONDITION = ["activation", "slope", "init", "weight_scale", "depth", "width"]
-
-
-@dataclass
-class Params:
-    """No run parameters of its own: the grid is activation x weight scale x depth."""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ with it are conservative.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -75,21 +75,9 @@ from actlab.meanfield import Q_MAX, Q_MIN, chi_at, critical_weight_scale, expect
 from actlab.models import MLP
 from actlab.results import CONFIG_COLUMNS
 from actlab.trainer import RunResult
+from experiments.params import JacobianSpectrumParams as Params
 
 NAME = "jacobian_spectrum"
-
-
-@dataclass
-class Params:
-    depths: list[int] = field(default_factory=lambda: [2, 8, 32, 64])
-    inits: list[Init] = field(default_factory=lambda: [Init.gaussian, Init.orthogonal])
-    # independent networks per seed and init, each measured at every depth (its prefixes)
-    networks: int = 12
-    n_inputs: int = 2  # inputs per network
-    # sigma_w where there is no critical one (chi_1 never equals 1): null skips the measurement
-    weight_scale_fallback: float | None = None
-    # the inputs' q_1 where q* is unbounded (relu at sigma_b > 0: chi does not depend on q there)
-    input_q_fallback: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,11 @@ from actlab.claims import Claim, Kind, below, empirical, math_claim, no_data, ov
 from actlab.experiment import Experiment
 from actlab.runner import build, build_task, train_seed_models
 from actlab.trainer import train
+from experiments.params import LinearCollapseParams as Params
 
 NAME = "linear_collapse"
 LINEAR = ("identity", "linear")
 NONLINEAR = ("relu", "tanh")
-
-
-@dataclass
-class Params:
-    """No run parameters of its own: depth, activation and slope are swept by the config."""
 
 
 @dataclass(frozen=True)

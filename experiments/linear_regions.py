@@ -17,7 +17,7 @@ aggregate over settings within a seed first and put their intervals over seeds.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,22 +32,9 @@ from actlab.models import MLP
 from actlab.regions import count_pieces, model_arrays, sampled_pieces, tent_network
 from actlab.runner import build
 from actlab.trainer import RunResult, train
+from experiments.params import LinearRegionsParams as Params
 
 NAME = "linear_regions"
-
-
-@dataclass
-class Params:
-    R: float = 3.0
-    nets: int = 10  # random nets (seeds) per setting
-    total_neurons: int = 64
-    shape_depths: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16])
-    neuron_depth: int = 3
-    neuron_widths: list[int] = field(default_factory=lambda: [8, 16, 32, 64, 128])
-    line_dim: int = 8
-    tent_depths: list[int] = field(default_factory=lambda: list(range(1, 11)))
-    trained_nets: int = 10
-    map_grid: int = 120
 
 
 @dataclass(frozen=True)

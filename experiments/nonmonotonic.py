@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 import pandas as pd
@@ -56,7 +55,10 @@ from actlab.claims import (
     paired,
 )
 from actlab.experiment import Experiment
+from actlab.optim import Adam
 from actlab.trainer import RunResult
+from experiments.params import NonmonotonicParams as Params
+from experiments.params import Target
 
 NAME = "nonmonotonic"
 # Used only for tables without the measured `activation_monotone` row (hand-made or old tables):
@@ -65,35 +67,10 @@ NON_MONOTONE = ("swish", "gelu", "mish", "hardswish", "silu")
 MONOTONE = ("identity", "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus")
 
 
-class Target(str, Enum):
-    """The function the neuron fits: a str, so it compares, prints and fills a table cell as its
-    value, while the typed schema refuses any other value when the config is composed."""
-
-    dip = "dip"  # 1 - exp(-x^2 / 0.8): symmetric, high at both ends (the original target)
-    asymmetric = "asymmetric"  # minimum at x = -1; a steep arm up to 1, a gentle one up to 0.6
-    swish_dip = "swish_dip"  # 2 swish(1.5 x - 3.5): one swish neuron represents it exactly
-    monotone = "monotone"  # tanh(1.5 x): the control, no dip at all
-
-    def __str__(self) -> str:
-        return self.value
-
-
 DIPS = (Target.dip.value, Target.asymmetric.value, Target.swish_dip.value)
 CONTROLS = (Target.monotone.value,)
 # (w, b, c, d) of the one swish neuron that is the swish_dip target (norm 4.3)
 SWISH_DIP = (1.5, -3.5, 2.0, 0.0)
-
-
-@dataclass
-class Params:
-    target: Target = Target.dip
-    noise: float = 0.0  # sd of Gaussian label noise, drawn per seed (0: every seed the same data)
-    max_norm: float = 10.0  # the norm bound of mse_bounded, and above which a fit is degenerate
-    restarts: int = 16
-    steps: int = 2000
-    lr: float = 0.05
-    n_points: int = 200
-    x_range: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -231,7 +208,7 @@ def fit_one_neuron(act, x: torch.Tensor, ys: torch.Tensor, seeds: list[int], p) 
                                     dtype=torch.float64) for s in seeds])  # (S, R, 4)
     theta = torch.stack([init, _project(init, p.max_norm)], 1).requires_grad_(True)  # (S, 2, R, 4)
     y = ys[:, None, None, :]
-    opt = torch.optim.Adam([theta], lr=p.lr)
+    opt = Adam([theta], lr=p.lr)
 
     def predict(th):
         w, b, c, d = th[..., 0:1], th[..., 1:2], th[..., 2:3], th[..., 3:4]

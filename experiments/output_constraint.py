@@ -36,19 +36,13 @@ from actlab.claims import (
 from actlab.experiment import Experiment
 from actlab.runner import build_model, build_task, train_seed_models
 from actlab.trainer import RunResult, train
+from experiments.params import OutputConstraintParams as Params
 
 NAME = "output_constraint"
 HEADS = ("none", "relu", "softplus")
 METRICS = ("zero_target_fraction", "negative_fraction", "zero_fraction", "zero_hit_fraction",
            "zero_target_bias", "positive_target_mse", "min_prediction", "head_output_range",
            "train_target_std")
-
-
-@dataclass
-class Params:
-    # targets = relu(teacher - threshold): a sizeable fraction of exact zeros
-    threshold: float = 0.3
-    scatter_points: int = 150  # (prediction, target) pairs kept per run for the figure
 
 
 @dataclass(frozen=True)

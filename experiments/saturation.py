@@ -55,8 +55,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -79,58 +78,12 @@ from actlab.config import ConfigError
 from actlab.experiment import Experiment
 from actlab.probes import NEAR_ZERO
 from actlab.results import CONFIG_COLUMNS
+from experiments.params import Design, Loss, Push
+from experiments.params import SaturationParams as Params
 
 NAME = "saturation"
 SATURATING = ("tanh", "sigmoid")
 CONTROL = "relu"
-
-
-class Design(str, Enum):
-    """How saturation is produced (a str: it prints and fills a table cell as its value)."""
-
-    input_scale = "input_scale"  # inputs x alpha: the first layer saturates
-    all_layers = "all_layers"  # every hidden layer pushed (weights x alpha, or biases + shift)
-    neuron = "neuron"  # one sigmoid (tanh, relu) neuron, the textbook case
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Push(str, Enum):
-    weight = "weight"  # every hidden W_l multiplied by alpha
-    bias = "bias"  # every hidden b_l shifted by + shift
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Loss(str, Enum):
-    half_mse = "half_mse"  # (a - y)^2 / 2
-    cross_entropy = "cross_entropy"  # -y ln a - (1 - y) ln(1 - a) (tanh: on p = (1 + a) / 2)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass
-class Params:
-    design: Design = Design.input_scale
-    # input_scale: the input scale alpha; all_layers/weight: the multiplier of every hidden W_l
-    alphas: list[float] = field(default_factory=lambda: [1.0, 3.0, 10.0, 30.0, 100.0])
-    # all_layers: which pushes, and the bias shifts of the `bias` push
-    pushes: list[Push] = field(default_factory=lambda: [Push.weight, Push.bias])
-    shifts: list[float] = field(default_factory=lambda: [0.0, 2.0, 4.0, 8.0, 16.0])
-    # neuron: the costs, the starts (w0[i], b0[i]), the input, the target
-    loss: list[Loss] = field(default_factory=lambda: [Loss.half_mse, Loss.cross_entropy])
-    w0: list[float] = field(default_factory=lambda: [0.6, 2.0])
-    b0: list[float] = field(default_factory=lambda: [0.9, 2.0])
-    x: float = 1.0
-    y: float = 0.0
-    # each seed's start is (w0, b0) + jitter * N(0, I): is the textbook picture specific to its
-    # exact numbers? (0: every seed at the textbook start; the claims then have no interval)
-    jitter: float = 0.1
-    # learning speed: steps until |a - y| <= reach * |a0 - y| (0.5: the error halved)
-    reach: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,9 @@ from actlab.models import MLP
 from actlab.probes import _rms_each
 from actlab.runner import build_model, build_task, seed_everything
 from actlab.trainer import PROBE_BATCH, RunResult, loss_fn, torch_dtype
+from experiments.params import SignalPropagationParams as Params
 
 NAME = "signal_propagation"
-
-
-@dataclass
-class Params:
-    """No run parameters of its own: the grid is activation x weight/bias scale x width."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ What the gradient that moves the unit is, and what we check it against (computed
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,16 +35,9 @@ from actlab.activations import get_activation
 from actlab.claims import Claim, math_claim, no_data
 from actlab.experiment import Experiment
 from actlab.trainer import RunResult
+from experiments.params import SoftplusRevivalParams as Params
 
 NAME = "softplus_revival"
-
-
-@dataclass
-class Params:
-    z0s: list[float] = field(default_factory=lambda: [-1.0, -2.0, -3.0, -5.0, -7.0, -10.0, -20.0])
-    lr: float = 0.5
-    max_steps: int = 60000  # budget; units not back by then are "not revived" (censored)
-    n_points: int = 64  # inputs x in [0, 1]
 
 
 @dataclass(frozen=True)

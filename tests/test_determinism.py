@@ -58,7 +58,7 @@ def test_a_failing_batched_job_falls_back_to_one_seed_at_a_time(tmp_path, monkey
     def boom(cfg, device, seeds):
         raise RuntimeError("out of memory (simulated)")
 
-    exp = replace(EXPERIMENTS["saturation"], run_seeds=boom)
+    exp = replace(EXPERIMENTS["saturation"].load(), run_seeds=boom)
     cfg = compose(["experiment=saturation", "scale=smoke", "activation=tanh", "seeds=[0,1]",
                    "trainer.steps=4", f"out_dir={tmp_path}"])
     summaries = run_job(cfg, exp)

@@ -10,17 +10,18 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from experiments import REGISTRY
-from experiments.born_dead import InitScheme
-from experiments.continual import Head, TaskSequence
-from experiments.dead_relu import Cause
+from experiments.params import Cause, Head, InitScheme, TaskSequence
 from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_record_matches_its_module_config_and_figures(name):
-    exp = REGISTRY[name]
+    entry = REGISTRY[name]
     module = importlib.import_module(f"experiments.{name}")
-    assert exp.name == name and module.EXPERIMENT is exp
+    exp = entry.load()
+    assert entry.name == exp.name == name and module.EXPERIMENT is exp
+    assert entry.params is exp.params and entry.module == module.__name__
+    assert entry.title == exp.title  # any other attribute is the loaded record's
     assert exp.title == inspect.getdoc(module).splitlines()[0]
     assert exp.summary and "\n" not in exp.summary
     header = (ROOT / "configs" / "experiment" / f"{name}.yaml").read_text()

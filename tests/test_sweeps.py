@@ -57,7 +57,7 @@ import sys
 from dataclasses import replace
 from actlab.cli import EXPERIMENTS, main
 
-real = EXPERIMENTS["gradient_flow"]
+real = EXPERIMENTS["gradient_flow"].load()
 
 def run(cfg, device):
     if cfg.activation.name == "tanh":
