@@ -9,8 +9,6 @@ so in one line instead of getting a silently identical run under a new name.
 
 from __future__ import annotations
 
-import copy
-
 from omegaconf import DictConfig
 
 from actlab.experiment import SHARED_GROUPS
@@ -33,7 +31,7 @@ def read_keys(group: str, reads: tuple[str, ...]) -> list[str]:
 def effective_config(cfg: DictConfig, reads: tuple[str, ...]) -> dict:
     """The config as a plain dict without runner keys, groups the experiment does not read and
     activation parameters the chosen activation does not read."""
-    d = copy.deepcopy(config_dict(cfg))
+    d = config_dict(cfg)  # a fresh plain dict: edited in place below
     for group in SHARED_GROUPS:
         if group in reads or group not in d:
             continue

@@ -15,7 +15,7 @@ import platform
 import time
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
 from actlab import __version__
 from actlab.config import ConfigError, check_writable, validate
@@ -25,7 +25,7 @@ from actlab.results import (
     atomic_write_csv,
     atomic_write_text,
     config_columns,
-    config_dict,
+    config_yaml,
     read_summary,
     run_name,
     tidy,
@@ -37,6 +37,8 @@ log = logging.getLogger("actlab")
 
 def with_seed(cfg: DictConfig, seed: int) -> DictConfig:
     """The config of one seed's run: `seed` set, `seeds` emptied (what its config.yaml records)."""
+    if cfg.seed == seed and not cfg.seeds:  # already that (a single run): no copy
+        return cfg
     sub = cfg.copy()
     with open_dict(sub):
         sub.seed, sub.seeds = seed, []
@@ -49,7 +51,7 @@ def run_one(cfg: DictConfig, exp: Experiment) -> dict:
     return run_job(cfg, exp)[-1]
 
 
-def run_job(cfg: DictConfig, exp: Experiment) -> list[dict]:
+def run_job(cfg: DictConfig, exp: Experiment, checked: bool = False) -> list[dict]:
     """Run the configured experiment for `seed`, or for every seed in `seeds` (the actlab sweeper
     puts a seed sweep's seeds into one job), each into OUT/runs/<experiment>/<run_name>/; return
     the summaries. Seeds whose folder already holds a finished (ok or diverged) summary are
@@ -60,13 +62,15 @@ def run_job(cfg: DictConfig, exp: Experiment) -> list[dict]:
     recorded as status 'failed' (a sweep goes on); a non-finite loss as 'diverged'."""
     from actlab.trainer import resolve_device
 
-    validate(cfg)
+    if not checked:  # (run_grid checks every job's config before the first runs)
+        validate(cfg)
     device = resolve_device(cfg.trainer)
     out = Path(cfg.out_dir)
     check_writable(out)
     seeds = list(dict.fromkeys(cfg.seeds)) or [cfg.seed]
     subs = {s: with_seed(cfg, s) for s in seeds}
-    names = {s: run_name(effective_config(subs[s], exp.reads)) for s in seeds}
+    effective = {s: effective_config(subs[s], exp.reads) for s in seeds}
+    names = {s: run_name(effective[s]) for s in seeds}
     dirs = {s: out / "runs" / exp.name / names[s] for s in seeds}
     summaries: dict[int, dict] = {}
     for s in seeds:
@@ -111,12 +115,13 @@ def run_job(cfg: DictConfig, exp: Experiment) -> list[dict]:
         wall = (time.perf_counter() - t0) / len(group)
         for s in group:
             summaries[s] = write_run(subs[s], exp, names[s], dirs[s], results.get(s), error,
-                                     wall, device, len(group))
+                                     wall, device, len(group), effective[s])
     return [summaries[s] for s in seeds]
 
 
 def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result,
-              error: str | None, wall: float, device, batch: int) -> dict:
+              error: str | None, wall: float, device, batch: int,
+              effective: dict | None = None) -> dict:
     """Write one run's config.yaml, metrics.csv and, last, summary.json (each atomically)."""
     import torch  # (imported by the run already: here only for its version)
 
@@ -125,8 +130,10 @@ def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result
         error = error or "no result"
     else:
         rows, status, final, div = result.rows, result.status, result.final, result.diverged_step
-    df = tidy(rows, config_columns(effective_config(cfg, exp.reads), exp.name, name))
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(config_dict(cfg)))
+    if effective is None:
+        effective = effective_config(cfg, exp.reads)
+    df = tidy(rows, config_columns(effective, exp.name, name))
+    atomic_write_text(run_dir / "config.yaml", config_yaml(cfg))
     atomic_write_csv(run_dir / "metrics.csv", df)
     summary = {
         "experiment": exp.name, "run_id": name, "status": status, "diverged_step": div,

@@ -67,3 +67,27 @@ def test_a_corrupt_parquet_copy_falls_back_to_the_csv(tmp_path):
     path = collect(tmp_path, log=lambda m: None)["toy"]
     path.with_suffix(".parquet").write_bytes(b"not parquet")
     assert len(read_table(path)) == 6
+
+
+def test_config_yaml_is_what_omegaconf_writes():
+    """config.yaml comes from libyaml's emitter with OmegaConf's quoting rule; it must be the text
+    OmegaConf.to_yaml writes, including strings that would read back as numbers or booleans."""
+    from omegaconf import OmegaConf
+
+    from actlab.results import config_dict, config_yaml
+    from tests.helpers import compose
+
+    cfg = compose(["experiment=continual", "activation=custom",
+                   "activation.target=tests.custom_acts:dip"])
+    odd = OmegaConf.create({"a": "1e-3", "b": "true", "c": "null", "d": "0x10", "e": "ü ä",
+                            "f": "x" * 200, "g": [1, 2.5, None, "3"], "h": {"i": "yes"}})
+    for c in (cfg, odd):
+        assert config_yaml(c) == OmegaConf.to_yaml(config_dict(c))
+    assert "'1e-3'" in config_yaml(odd) and "'true'" in config_yaml(odd)
+
+
+def test_a_registered_activation_is_built_once_per_config():
+    from actlab.activations import get_activation
+
+    a, b = get_activation("leaky_relu", slope=0.1), get_activation("leaky_relu", slope=0.1)
+    assert a is b and get_activation("leaky_relu", slope=0.2) is not a
