@@ -22,13 +22,12 @@ from actlab.config import ConfigError, check_writable, validate
 from actlab.effective import effective_config
 from actlab.experiment import Experiment
 from actlab.results import (
-    atomic_write_csv,
     atomic_write_text,
     config_columns,
     config_yaml,
     read_summary,
     run_name,
-    tidy,
+    tidy_csv,
 )
 
 FINISHED = ("ok", "diverged")  # summaries a rerun keeps
@@ -132,12 +131,12 @@ def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result
         rows, status, final, div = result.rows, result.status, result.final, result.diverged_step
     if effective is None:
         effective = effective_config(cfg, exp.reads)
-    df = tidy(rows, config_columns(effective, exp.name, name))
+    text, n_rows = tidy_csv(rows, config_columns(effective, exp.name, name))
     atomic_write_text(run_dir / "config.yaml", config_yaml(cfg))
-    atomic_write_csv(run_dir / "metrics.csv", df)
+    atomic_write_text(run_dir / "metrics.csv", text)
     summary = {
         "experiment": exp.name, "run_id": name, "status": status, "diverged_step": div,
-        "error": error, "final": final, "rows": len(df), "wall_time_s": round(wall, 3),
+        "error": error, "final": final, "rows": n_rows, "wall_time_s": round(wall, 3),
         "seeds_batched": batch, "device": str(device),
         "versions": {"actlab": __version__, "torch": torch.__version__,
                      "python": platform.python_version()},
