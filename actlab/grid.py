@@ -76,11 +76,16 @@ def _is_group_key(key: str) -> bool:
 _BASES: dict[tuple[str, ...], DictConfig] = {}
 
 
-def job_config(overrides: list[str]) -> DictConfig:
+def job_config(overrides: list[str], scratch: dict | None = None) -> DictConfig:
     """The job's config, as Hydra composes it. Jobs of a grid mostly differ in values, not in
     group choices, and a full composition costs ~0.1 s: compose once per set of group choices
     (activation=, task=, experiment=, scale=, ...), then set the values on a copy of it. The
-    typed schema checks each value as composition would (tests/test_grid.py compares the two)."""
+    typed schema checks each value as composition would (tests/test_grid.py compares the two).
+
+    With `scratch` (a dict the caller keeps for one grid), jobs with the same group choices that
+    set the same keys share one config object, its values set anew for each job: copying a
+    config costs more than a small run. The caller must be done with one job's config before it
+    asks for the next (run_grid is; experiments derive configs with OmegaConf.merge, never edit)."""
     overrides = list(overrides)
     groups = tuple(o for o in overrides if _is_group(o))
     values = [o for o in overrides if not _is_group(o)]
@@ -88,7 +93,13 @@ def job_config(overrides: list[str]) -> DictConfig:
         return _plain_compose(overrides)
     if groups not in _BASES:
         _BASES[groups] = _plain_compose(list(groups))
-    cfg = _BASES[groups].copy()
+    keys = tuple(_parsed(v)[0] for v in values)
+    if scratch is not None and scratch.get(groups, (None,))[0] == keys:
+        cfg = scratch[groups][1]  # every key the last job set is set again below
+    else:
+        cfg = _BASES[groups].copy()
+        if scratch is not None:
+            scratch[groups] = (keys, cfg)
     for value in values:
         key, parsed = _parsed(value)
         OmegaConf.update(cfg, key, copy.deepcopy(parsed), merge=False)
@@ -116,12 +127,12 @@ def run_grid(exp: Experiment, overrides: list[str],
     from actlab.jobs import run_job
 
     jobs = grid_jobs(exp.name, overrides)
-    configs = [job_config(job) for job in jobs]
-    for cfg in configs:  # all checked before the first runs
-        validate(cfg)
+    scratch: dict = {}
+    for job in jobs:  # all checked before the first runs
+        validate(job_config(job, scratch))
     summaries = []
-    for i, (job, cfg) in enumerate(zip(jobs, configs)):
+    for i, job in enumerate(jobs):
         if progress:
             progress(i, len(jobs), job)
-        summaries += run_job(cfg, exp, checked=True)
+        summaries += run_job(job_config(job, scratch), exp, checked=True)
     return summaries

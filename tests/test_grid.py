@@ -34,3 +34,15 @@ def test_bad_value_stops_the_grid_before_any_run(tmp_path):
     with pytest.raises(ConfigError, match="model.depth=-1"):
         run_grid(exp, ["scale=smoke", f"out_dir={tmp_path}", "model.depth=3,-1"])
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("name", ["dead_relu", "gradient_flow", "continual"])
+def test_a_shared_scratch_config_equals_a_fresh_one_for_every_job(name):
+    """run_grid reuses one config object per set of group choices; each job must still see
+    exactly the config a fresh composition gives (no value left over from the job before)."""
+    jobs = grid_jobs(name, ["scale=default", "seed=0,1"])
+    scratch: dict = {}
+    shared = [OmegaConf.to_yaml(job_config(job, scratch)) for job in jobs]
+    assert shared == [OmegaConf.to_yaml(job_config(job)) for job in jobs]
+    assert len(set(shared)) == len(jobs) > 2  # the jobs do differ
+    assert len(scratch) < len(jobs)  # and did share objects
