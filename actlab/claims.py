@@ -161,7 +161,8 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------
 # Rules: (estimate, interval) -> verdict. Every verdict is reachable: reproduced only when the
 # whole interval supports the claim, not reproduced when the whole interval contradicts it,
-# partly otherwise. Without an interval (one seed) a claim is at best partly.
+# partly otherwise. Without an interval a claim is at best partly; one seed cannot contradict it
+# either (at most partly, see `empirical`), while seeds that all agree exactly can.
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ class Evidence:
     n: int  # values behind the interval
     dropped: int = 0  # non-finite values left out
     method: str = ""
+    seeds: int | None = None  # when the values are one per seed (over_seeds): how many
 
     def note(self) -> str:
         return f"{self.dropped} non-finite value(s) left out" if self.dropped else ""
@@ -246,12 +248,13 @@ def over_seeds(values, rule: Rule, *, log: bool = False, binary: bool | None = N
         # no spread, no interval, and an estimate of exactly 0 supports no "above 0"
         ev = proportion(int(keep.sum()), len(keep), rule)
         return Evidence(ev.estimate, ev.lo, ev.hi, ev.n, int(bad.sum()),
-                        ev.method.replace("rate", "yes/no per seed:"))
+                        ev.method.replace("rate", "yes/no per seed:"), seeds=len(keep))
     f = geo_mean_ci if log else mean_ci
     m, lo, hi = f(keep, rule.level) if len(keep) else (math.nan, math.nan, math.nan)
     what = "geometric mean" if log else "mean"
     return Evidence(m, lo, hi, len(keep), int(bad.sum()),
-                    f"{what}, {_pct(rule.level)} t interval over {len(keep)} seeds")
+                    f"{what}, {_pct(rule.level)} t interval over {len(keep)} seeds",
+                    seeds=len(keep))
 
 
 def proportion(k: int, n: int, rule: Rule) -> Evidence:
@@ -265,8 +268,14 @@ def empirical(*, experiment: str, claim: str, statement: str, rule: Rule, eviden
               detail: str = "", expected: str = "") -> Claim:
     """An empirical claim judged by `rule` on `evidence`."""
     parts = [p for p in (evidence.note(), detail) if p]
+    verdict = rule.verdict(evidence.estimate, evidence.lo, evidence.hi)
+    if evidence.seeds is not None and evidence.seeds < 2 and verdict is Verdict.NOT_REPRODUCED:
+        # one seed shows a claim fails no more than it shows it holds (where n counts units,
+        # nets or settings, `seeds` is unset and the rule's verdict stands)
+        verdict = Verdict.PARTLY
+        parts.append("one seed: not enough to contradict it")
     return Claim(experiment=experiment, claim=claim, statement=statement, kind=Kind.EMPIRICAL,
-                 verdict=rule.verdict(evidence.estimate, evidence.lo, evidence.hi),
+                 verdict=verdict,
                  measured=evidence.estimate, expected=expected or str(rule), ci_low=evidence.lo,
                  ci_high=evidence.hi, n=evidence.n, rule=f"{rule}; {evidence.method}",
                  detail="; ".join(parts))

@@ -102,7 +102,8 @@ def job_config(overrides: list[str], scratch: dict | None = None) -> DictConfig:
             scratch[groups] = (keys, cfg)
     for value in values:
         key, parsed = _parsed(value)
-        OmegaConf.update(cfg, key, copy.deepcopy(parsed), merge=False)
+        # a dict value (`params={lrs: [0.1]}`) merges into its node, as Hydra's override does
+        OmegaConf.update(cfg, key, copy.deepcopy(parsed), merge=isinstance(parsed, dict))
     return cfg
 
 

@@ -204,7 +204,11 @@ def _cells(values: list, fill: Any, integer: bool) -> list[str] | None:
     present = [v for v in values if not _is_null(v)]
     if not present:  # all empty: empty cells, unless a config value fills them
         return None if fill is not None else [""] * len(values)
+    if integer and not all(_is_number(v) for v in present):
+        return None  # (a layer of True is 1 to pandas' Int64)
     if all(_is_number(v) for v in present):
+        if any(isinstance(v, (int, np.integer)) and not -2**63 <= v < 2**63 for v in present):
+            return None  # beyond int64: pandas keeps such a column as objects
         if len(present) == len(values) and all(isinstance(v, (int, np.integer)) for v in present):
             return [str(int(v)) for v in values]
         if len(present) < len(values) and fill is not None:

@@ -97,8 +97,9 @@ def chain_rows(cfg) -> list[dict]:
             bound = abs(p.x) * act.max_slope**depth * abs(w) ** (depth - 1)
             common = {"step": 0, "layer": None, "depth": depth, "form": form, "chain_weight": w}
             rows += [
-                {**common, "metric": "dfdw1", "value": abs(auto)},
-                {**common, "metric": "dfdw1_analytic", "value": abs(analytic)},
+                # signed: a sign error in a hand derivative must show against the reference
+                {**common, "metric": "dfdw1", "value": auto},
+                {**common, "metric": "dfdw1_analytic", "value": analytic},
                 {**common, "metric": "dfdw1_rel_error", "value": rel_error(auto, analytic)},
                 {**common, "metric": "dfdw1_bound", "value": bound},
             ]
@@ -210,7 +211,7 @@ def _mp_function(name: str, slope, beta, alpha, approximate):
 @cache
 def reference_chain(name: str, slope, beta, alpha, approximate, x: float, w1: float, w: float,
                     max_depth: int) -> tuple[float, ...]:
-    """|df_L/dw_1| for L = 1..max_depth: z_k re-evaluated in mpmath, sigma'(z_k) by mpmath's
+    """df_L/dw_1 (signed) for L = 1..max_depth: z_k re-evaluated in mpmath, sigma'(z_k) by mpmath's
     numerical differentiation of sigma at 40 digits, the product taken at that precision."""
     import mpmath as mp
 
@@ -227,7 +228,7 @@ def reference_chain(name: str, slope, beta, alpha, approximate, x: float, w1: fl
             # one-sided on the side of z (the left one at 0, autograd's convention at a kink):
             # a difference quotient never straddles relu's or elu's kink, however small z is
             prod *= mp.diff(f, z, direction=1 if z > 0 else -1)
-            out.append(float(abs(prod)))
+            out.append(float(prod))
     return tuple(out)
 
 
@@ -388,8 +389,8 @@ def _chain_claims(chain, p, T, st_product, st_hand, st_bound, st_slope, st_growt
     # The bound, with the supremum computed here (closed form / brentq), not the registry's grid.
     bound = (np.abs(p.x) * chain["sup"] ** chain["depth"]
              * chain["chain_weight"].abs() ** (chain["depth"] - 1))
-    ratio = np.where(bound > 0, chain["dfdw1"] / bound.where(bound > 0, 1),
-                     np.where(chain["dfdw1"] > 0, np.inf, 0))
+    grad = chain["dfdw1"].abs()
+    ratio = np.where(bound > 0, grad / bound.where(bound > 0, 1), np.where(grad > 0, np.inf, 0))
     ratio = np.where(np.isfinite(chain["sup"]), ratio, np.nan)
     if np.isfinite(ratio).any():
         i = int(np.nanargmax(ratio))
@@ -422,13 +423,13 @@ def _chain_claims(chain, p, T, st_product, st_hand, st_bound, st_slope, st_growt
         out.append(no_data(experiment=NAME, claim="max_slope", statement=st_slope, kind=Kind.MATH,
                            why="no depth-1 chains (or x = 0)"))
 
-    lin = chain[(chain["activation"] == "linear") & (chain["dfdw1"] > 0)]
+    lin = chain[(chain["activation"] == "linear") & (chain["dfdw1"] != 0)]
     if lin.empty:
         out.append(no_data(experiment=NAME, claim="linear_growth", statement=st_growth,
                            kind=Kind.MATH, expected="ln|w*a|", why="no linear chains"))
     for (a, w), g in lin.groupby(["slope", "chain_weight"]):
         expected = math.log(abs(w * a))  # closed form
-        fits = [np.polyfit(r["depth"], np.log(r["dfdw1"]), 1)[0]
+        fits = [np.polyfit(r["depth"], np.log(r["dfdw1"].abs()), 1)[0]
                 for _, r in g.groupby(["weight_scale", "seed", "form"])
                 if len(r) >= 2]
         if not fits:

@@ -63,6 +63,24 @@ def test_one_value_has_no_interval_and_is_never_reproduced():
     assert above(0).verdict(ev.estimate, ev.lo, ev.hi) is Verdict.PARTLY
 
 
+def test_one_seed_never_contradicts_a_claim_but_unanimous_seeds_can():
+    def judge(values):
+        return empirical(experiment="e", claim="c", statement="s", rule=above(0),
+                         evidence=over_seeds(values, above(0), binary=False))
+
+    one = judge([-3.0])  # the rule alone says "not reproduced"
+    assert above(0).verdict(-3.0, math.nan, math.nan) is Verdict.NOT_REPRODUCED
+    assert one.verdict is Verdict.PARTLY and "one seed" in one.detail
+    assert judge([0.0, 0.0, 0.0]).verdict is Verdict.NOT_REPRODUCED  # every seed exactly 0
+    assert judge([-3.0, -2.9, -3.1]).verdict is Verdict.NOT_REPRODUCED
+    # where n counts settings or nets, not seeds (born_dead's grid difference), the rule stands
+    from actlab.claims import Evidence
+
+    grid = empirical(experiment="e", claim="c", statement="s", rule=above(0),
+                     evidence=Evidence(-0.5, -0.52, -0.48, 1, method="one setting, 6000 nets"))
+    assert grid.verdict is Verdict.NOT_REPRODUCED and "one seed" not in grid.detail
+
+
 def test_geo_mean_ci_is_the_t_interval_of_the_logs():
     x = np.exp(RNG.normal(0, 1, size=8))
     m, lo, hi = geo_mean_ci(x)

@@ -24,7 +24,7 @@ def _chain_rows(name: str, w: float, seeds=(0,), **act) -> list[dict]:
                 rows.append({"part": "chain", "activation": name, "slope": act.get("slope", np.nan),
                              "beta": np.nan, "elu_alpha": np.nan, "approximate": np.nan,
                              "weight_scale": w, "seed": seed, "form": form, "chain_weight": cw,
-                             "depth": depth, "dfdw1": abs(auto), "dfdw1_analytic": abs(analytic),
+                             "depth": depth, "dfdw1": auto, "dfdw1_analytic": analytic,
                              "dfdw1_bound": abs(P.x) * a.max_slope**depth * abs(cw) ** (depth - 1)})
     return rows
 

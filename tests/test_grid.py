@@ -46,3 +46,10 @@ def test_a_shared_scratch_config_equals_a_fresh_one_for_every_job(name):
     assert shared == [OmegaConf.to_yaml(job_config(job)) for job in jobs]
     assert len(set(shared)) == len(jobs) > 2  # the jobs do differ
     assert len(scratch) < len(jobs)  # and did share objects
+
+
+def test_a_dict_value_merges_into_its_node_as_hydra_does():
+    job = ["experiment=dead_relu", "params={lrs: [0.1]}", "seed=0"]
+    fast, hydra = job_config(job), _plain_compose(job)
+    assert OmegaConf.to_yaml(fast) == OmegaConf.to_yaml(hydra)
+    assert list(fast.params.lrs) == [0.1] and "widths" in fast.params  # the rest is kept

@@ -137,3 +137,8 @@ def test_metrics_csv_is_the_dataframe_csv(monkeypatch):
         assert R.tidy_csv(rows, columns) == (want, len(rows)), (i, rows)
         fast += len(calls) == before
     assert fast > 50  # the cell-by-cell path was taken, not only the fallback
+    columns = {"run_id": "r", "seed": 0}
+    for rows in ([{"value": 2**70}, {"value": 0.5}], [{"layer": True, "value": 1.0}],
+                 [{"value": 2**70}, {"value": None}]):  # found by review: pandas' own text
+        want = reference(rows, columns).to_csv(index=False, lineterminator="\n")
+        assert R.tidy_csv(rows, columns) == (want, len(rows)), rows

@@ -25,7 +25,8 @@ def figures(df: pd.DataFrame, params: Params | None) -> dict:
             for act in acts:
                 g = d[d["activation"] == act].drop_duplicates("depth").sort_values("depth")
                 if not g.empty:
-                    ax.plot(g["depth"], g["value"].clip(lower=1e-300), color=col[act], label=act)
+                    ax.plot(g["depth"], g["value"].abs().clip(lower=1e-300), color=col[act],
+                            label=act)
             ax.set_yscale("log")
             ax.set_ylim(1e-40, 1e20)
             ax.set_xlabel("chain length L")
