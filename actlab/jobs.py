@@ -119,8 +119,7 @@ def run_job(cfg: DictConfig, exp: Experiment, checked: bool = False) -> list[dic
 
 
 def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result,
-              error: str | None, wall: float, device, batch: int,
-              effective: dict | None = None) -> dict:
+              error: str | None, wall: float, device, batch: int, effective: dict) -> dict:
     """Write one run's config.yaml, metrics.csv and, last, summary.json (each atomically)."""
     import torch  # (imported by the run already: here only for its version)
 
@@ -129,8 +128,6 @@ def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result
         error = error or "no result"
     else:
         rows, status, final, div = result.rows, result.status, result.final, result.diverged_step
-    if effective is None:
-        effective = effective_config(cfg, exp.reads)
     text, n_rows = tidy_csv(rows, config_columns(effective, exp.name, name))
     atomic_write_text(run_dir / "config.yaml", config_yaml(cfg))
     atomic_write_text(run_dir / "metrics.csv", text)
