@@ -318,6 +318,18 @@ def setting_text(column: str, value) -> str:
         f"{column}={value}"
 
 
+def duplicated_cells(g: pd.DataFrame, cols: list[str]) -> str:
+    """Why `g` (one setting's rows) cannot be judged: several rows per cell of `cols`, i.e. runs
+    that differ only in something the table does not record; "" when there are none."""
+    dup = g.duplicated(cols, keep=False)
+    if not dup.any():
+        return ""
+    first = g[dup].iloc[0]
+    return (f"{int(dup.sum())} rows share their {', '.join(cols)} with another (e.g. "
+            + ", ".join(setting_text(c, first[c]) for c in cols) + "): runs that differ only in "
+            "something the table does not record; judging them together would pool them")
+
+
 def by_activation_setting(table: pd.DataFrame, always, others,
                           act_params) -> list[tuple[str, pd.DataFrame]]:
     """(label, rows) per combination of the `always` columns (always named in the label), the

@@ -58,11 +58,11 @@ from actlab.claims import (
     Verdict,
     below,
     by_activation_setting,
+    duplicated_cells,
     empirical,
     math_claim,
     no_data,
     over_seeds,
-    setting_text,
 )
 from actlab.config import TrainerConfig
 from actlab.experiment import Experiment
@@ -636,18 +636,6 @@ def _critical_claims(crit: pd.DataFrame) -> list[Claim]:
     return out
 
 
-def _duplicates(g: pd.DataFrame, cols: list[str]) -> str:
-    """Why `g` (one setting's rows) cannot be judged: several rows per seed and cell, i.e. runs
-    that differ only in something the table does not record; "" when there are none."""
-    dup = g.duplicated(cols, keep=False)
-    if not dup.any():
-        return ""
-    first = g[dup].iloc[0]
-    return (f"{int(dup.sum())} rows share their {', '.join(cols)} with another (e.g. "
-            + ", ".join(setting_text(c, first[c]) for c in cols) + "): runs that differ only in "
-            "something the table does not record; judging them together would pool them")
-
-
 def _xi_claims(sc: pd.DataFrame, params: Params) -> list[Claim]:
     T = THRESHOLDS
     out: list[Claim] = []
@@ -670,7 +658,7 @@ def _xi_claims(sc: pd.DataFrame, params: Params) -> list[Claim]:
     for label, g in _groups(ok, ("activation", "bias_scale", "phase"), SETTINGS):
         claim = f"xi_c_matches_theory[{label}]"
         xi_max = float(g["xi_max"].iloc[0])
-        dup = _duplicates(g, ["seed", "weight_factor"])
+        dup = duplicated_cells(g, ["seed", "weight_factor"])
         if dup:
             out.append(no_data(experiment=NAME, claim=claim, statement=st, kind=Kind.EMPIRICAL,
                                expected=str(rule), why=dup))
@@ -794,7 +782,7 @@ def _train_claims(tr: pd.DataFrame) -> list[Claim]:
                     for c, s, r in (("depth_constant", st_c, rule_c),
                                     ("xi_c_bounds_trainability", st_r, rule_r))]
             continue
-        dup = _duplicates(g, ["seed", "weight_factor", "depth"])
+        dup = duplicated_cells(g, ["seed", "weight_factor", "depth"])
         if dup:
             out += [no_data(experiment=NAME, claim=f"{c}[{label}]", statement=s,
                             kind=Kind.EMPIRICAL, expected=str(r), why=dup)

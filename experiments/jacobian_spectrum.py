@@ -62,12 +62,12 @@ from actlab.claims import (
     above,
     below,
     by_activation_setting,
+    duplicated_cells,
     empirical,
     math_claim,
     no_data,
     over_seeds,
     paired,
-    setting_text,
 )
 from actlab.config import Init, ModelConfig
 from actlab.experiment import Experiment
@@ -461,17 +461,6 @@ def slopes(g: pd.DataFrame, init: str) -> pd.Series:
                      dtype=float).sort_index()
 
 
-def _duplicates(g: pd.DataFrame) -> str:
-    cols = ["seed", "init", "depth"]
-    dup = g.duplicated(cols, keep=False)
-    if not dup.any():
-        return ""
-    first = g[dup].iloc[0]
-    return (f"{int(dup.sum())} rows share their seed, init and depth with another (e.g. "
-            + ", ".join(setting_text(c, first[c]) for c in cols) + "): runs that differ only in "
-            "something the table does not record; judging them together would pool them")
-
-
 ST_MOMENT = ("The moment excess mu_2 / mu_1^2 - 1 of phi'^2 by quadrature (which sets the "
              "theory's spectral variance) equals its closed form for a positively homogeneous "
              "phi.")
@@ -662,7 +651,7 @@ def claims(summary: pd.DataFrame, params: Params | None = None) -> list[Claim]:
     if crit.empty:
         return out
     for label, g in _groups(crit, ("activation", "bias_scale"), ("width", *MEASURE)):
-        dup = _duplicates(g)
+        dup = duplicated_cells(g, ["seed", "init", "depth"])
         if dup:
             out += [no_data(experiment=NAME, claim=f"{c}[{label}]", statement=s,
                             kind=Kind.EMPIRICAL, why=dup) for c, s in families]
