@@ -17,7 +17,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from actlab.config import ConfigError, check_writable, register_configs, validate
+from actlab.config import ConfigError, check_writable, config_dict, register_configs, validate
 from actlab.errors import first_line, one_line
 from actlab.registry import experiments
 
@@ -51,7 +51,8 @@ def _hydra_main(cfg: DictConfig) -> None:
             raise ConfigError(f"experiment={name!r}: unknown; "
                               f"valid choices: {', '.join(EXPERIMENTS)}")
         # Checked before anything heavy is imported: a bad value is answered without torch.
-        validate(cfg)
+        plain = config_dict(cfg)
+        validate(cfg, plain)
         from actlab.jobs import run_job  # (torch, pandas and this experiment's module from here)
 
         exp = EXPERIMENTS[name]
@@ -60,7 +61,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
             for line in no_effect(list(hc.overrides.task), cfg, name, exp.reads):
                 print(f"warning: {line}", file=sys.stderr)
-        run_job(cfg, exp)
+        run_job(cfg, exp, checked=True, plain=plain)
     except ConfigError as e:
         if _INTERRUPTED:  # whatever broke after a Ctrl-C is the interrupt's doing
             raise KeyboardInterrupt from None

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
+from actlab.config import config_dict
 from actlab.experiment import SHARED_GROUPS
 from actlab.names import ACTIVATION_KEYS, used_keys
-from actlab.results import config_dict
 
 # Keys that steer where and how a job runs, never what it computes.
 RUNNER_KEYS = ("out_dir", "force", "seeds", "trainer.device", "trainer.threads", "scale")
@@ -28,10 +28,11 @@ def read_keys(group: str, reads: tuple[str, ...]) -> list[str]:
     return [r.partition(".")[2] for r in reads if r.partition(".")[0] == group and "." in r]
 
 
-def effective_config(cfg: DictConfig, reads: tuple[str, ...]) -> dict:
+def effective_config(cfg: DictConfig | dict, reads: tuple[str, ...]) -> dict:
     """The config as a plain dict without runner keys, groups the experiment does not read and
-    activation parameters the chosen activation does not read."""
-    d = config_dict(cfg)  # a fresh plain dict: edited in place below
+    activation parameters the chosen activation does not read. `cfg` may be the plain dict of
+    the config (config_dict): it is not edited."""
+    d = dict(config_dict(cfg))  # nodes below are replaced by filtered copies, never edited
     for group in SHARED_GROUPS:
         if group in reads or group not in d:
             continue
@@ -42,14 +43,14 @@ def effective_config(cfg: DictConfig, reads: tuple[str, ...]) -> dict:
             d.pop(group)
     if "activation" in d:
         a = d["activation"]
-        for key in unread_activation_keys(a.get("name"), a.get("backward", "exact")):
-            d["activation"].pop(key, None)
+        unread = unread_activation_keys(a.get("name"), a.get("backward", "exact"))
+        d["activation"] = {k: v for k, v in a.items() if k not in unread}
     for key in RUNNER_KEYS:
-        *parents, last = key.split(".")
-        node = d
-        for p in parents:
-            node = node.get(p, {})
-        node.pop(last, None)
+        parent, _, last = key.rpartition(".")
+        if not parent:
+            d.pop(last, None)
+        elif isinstance(d.get(parent), dict):
+            d[parent] = {k: v for k, v in d[parent].items() if k != last}
     return d
 
 

@@ -24,6 +24,7 @@ from actlab.experiment import Experiment
 from actlab.results import (
     atomic_write_text,
     config_columns,
+    config_dict,
     config_yaml,
     read_summary,
     run_name,
@@ -44,13 +45,21 @@ def with_seed(cfg: DictConfig, seed: int) -> DictConfig:
     return sub
 
 
+def plain_with_seed(plain: dict, seed: int) -> dict:
+    """with_seed for the config's plain dict (config_dict)."""
+    if plain["seed"] == seed and not plain["seeds"]:
+        return plain
+    return {**plain, "seed": seed, "seeds": []}
+
+
 def run_one(cfg: DictConfig, exp: Experiment) -> dict:
     """Run one configured experiment into OUT/runs/<experiment>/<run_name>/ and return its
     summary."""
     return run_job(cfg, exp)[-1]
 
 
-def run_job(cfg: DictConfig, exp: Experiment, checked: bool = False) -> list[dict]:
+def run_job(cfg: DictConfig, exp: Experiment, checked: bool = False,
+            plain: dict | None = None) -> list[dict]:
     """Run the configured experiment for `seed`, or for every seed in `seeds` (the actlab sweeper
     puts a seed sweep's seeds into one job), each into OUT/runs/<experiment>/<run_name>/; return
     the summaries. Seeds whose folder already holds a finished (ok or diverged) summary are
@@ -61,14 +70,17 @@ def run_job(cfg: DictConfig, exp: Experiment, checked: bool = False) -> list[dic
     recorded as status 'failed' (a sweep goes on); a non-finite loss as 'diverged'."""
     from actlab.trainer import resolve_device
 
+    # the plain values of the config, made once: checks, run name, config.yaml all read them
+    plain = config_dict(cfg) if plain is None else plain
     if not checked:  # (run_grid checks every job's config before the first runs)
-        validate(cfg)
+        validate(cfg, plain)
     device = resolve_device(cfg.trainer)
     out = Path(cfg.out_dir)
     check_writable(out)
     seeds = list(dict.fromkeys(cfg.seeds)) or [cfg.seed]
     subs = {s: with_seed(cfg, s) for s in seeds}
-    effective = {s: effective_config(subs[s], exp.reads) for s in seeds}
+    plains = {s: plain_with_seed(plain, s) for s in seeds}
+    effective = {s: effective_config(plains[s], exp.reads) for s in seeds}
     names = {s: run_name(effective[s]) for s in seeds}
     dirs = {s: out / "runs" / exp.name / names[s] for s in seeds}
     summaries: dict[int, dict] = {}
@@ -113,14 +125,15 @@ def run_job(cfg: DictConfig, exp: Experiment, checked: bool = False) -> list[dic
             log.exception("run %s failed", names[group[0]])
         wall = (time.perf_counter() - t0) / len(group)
         for s in group:
-            summaries[s] = write_run(subs[s], exp, names[s], dirs[s], results.get(s), error,
+            summaries[s] = write_run(plains[s], exp, names[s], dirs[s], results.get(s), error,
                                      wall, device, len(group), effective[s])
     return [summaries[s] for s in seeds]
 
 
-def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result,
+def write_run(cfg: DictConfig | dict, exp: Experiment, name: str, run_dir: Path, result,
               error: str | None, wall: float, device, batch: int, effective: dict) -> dict:
-    """Write one run's config.yaml, metrics.csv and, last, summary.json (each atomically)."""
+    """Write one run's config.yaml, metrics.csv and, last, summary.json (each atomically). `cfg`
+    is the run's config or its plain dict (config_dict)."""
     import torch  # (imported by the run already: here only for its version)
 
     if result is None:
@@ -138,12 +151,12 @@ def write_run(cfg: DictConfig, exp: Experiment, name: str, run_dir: Path, result
         "versions": {"actlab": __version__, "torch": torch.__version__,
                      "python": platform.python_version()},
     }
-    a = cfg.activation
-    if a.name == "custom" and "activation" in exp.reads:
+    a = config_dict(cfg)["activation"]
+    if a["name"] == "custom" and "activation" in exp.reads:
         from actlab.custom import properties
 
         # measured on a grid, not declared: what the experiments assumed about this function
-        summary["activation_properties"] = properties(a.target, a.derivative)
+        summary["activation_properties"] = properties(a["target"], a["derivative"])
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, default=float))
     log.info("end %s/%s: %s in %.2fs", exp.name, name, status, wall)
     return summary

@@ -17,7 +17,7 @@ import io
 import json
 import os
 import re
-import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ import pandas as pd
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf._utils import get_omega_conf_dumper
+
+from actlab.config import config_dict
 
 # Columns every metrics.csv starts with (a contract); config columns after them, then extras.
 BASE_COLUMNS = ["run_id", "experiment", "activation", "depth", "width", "weight_scale", "task",
@@ -53,24 +55,29 @@ CONFIG_COLUMNS = {
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write to a temporary file in the same folder, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_file(path, ".tmp")
     try:
         with os.fdopen(fd, "w", newline="") as f:
             f.write(text)
-        # mkstemp makes the file 0600; give it what a plain open() would (0666 less the umask),
-        # so labmates on a shared cluster can read the results
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _temp_file(path: Path, suffix: str) -> tuple[int, str]:
+    """A new file beside `path` for an atomic write, open for writing. Created with mode 0666 so
+    that the kernel applies the umask as for a plain open() (labmates on a shared cluster can read
+    the results; mkstemp would make it 0600), and named by process and thread, so concurrent
+    writers never share one. Costs a tenth of mkstemp + chmod, three times per run in a sweep."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = str(path.parent / f".{path.name}.{os.getpid()}-{threading.get_ident()}{suffix}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        return os.open(tmp, flags, 0o666), tmp
+    except FileExistsError:  # left by a killed writer that had this process id: ours now
+        os.unlink(tmp)
+        return os.open(tmp, flags, 0o666), tmp
 
 
 def atomic_write_csv(path: Path, df: pd.DataFrame) -> None:
@@ -81,20 +88,34 @@ def _plain(value: Any) -> Any:
     return value.value if hasattr(value, "value") and not isinstance(value, (int, float)) else value
 
 
-def config_dict(cfg: DictConfig) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-
-
-def config_yaml(cfg: DictConfig) -> str:
+def config_yaml(cfg: DictConfig | dict) -> str:
     """A run's config.yaml: what OmegaConf.to_yaml writes (its dumper quotes strings that would
-    read back as numbers), from the plain dict, without building a second DictConfig."""
-    return yaml.dump(config_dict(cfg), Dumper=_Dumper, default_flow_style=False,
-                     allow_unicode=True, sort_keys=False)
+    read back as numbers), from the plain dict, without building a second DictConfig.
+
+    A block mapping's entries are written independently of each other, so the text is the
+    concatenation of each top-level entry's text; a sweep's jobs share most entries (model,
+    task, ...), and each distinct one is written once (tests/test_results_io.py compares the
+    result with OmegaConf.to_yaml on many configs)."""
+    parts = []
+    for k, v in config_dict(cfg).items():
+        key = (k, repr(v))  # (repr keeps apart what YAML writes differently: 1, 1.0, True, '1')
+        text = _YAML_ENTRIES.get(key)
+        if text is None:
+            if len(_YAML_ENTRIES) >= 4096:
+                _YAML_ENTRIES.clear()
+            text = _YAML_ENTRIES[key] = yaml.dump(
+                {k: v}, Dumper=_Dumper, default_flow_style=False, allow_unicode=True,
+                sort_keys=False)
+        parts.append(text)
+    return "".join(parts)
 
 
+_YAML_ENTRIES: dict[tuple[Any, str], str] = {}
 # OmegaConf's dumper is PyYAML's pure-Python one (~2 ms a config); libyaml's emitter writes the
-# same text with OmegaConf's rule for strings (tests/test_results_io.py compares the two).
-_Dumper = type("_Dumper", (getattr(yaml, "CSafeDumper", yaml.SafeDumper),), {})
+# same text with OmegaConf's rule for strings (tests/test_results_io.py compares the two), and
+# never an alias (&id001): OmegaConf's plain dicts share no objects, so it writes none either.
+_Dumper = type("_Dumper", (getattr(yaml, "CSafeDumper", yaml.SafeDumper),),
+               {"ignore_aliases": lambda self, data: True})
 _Dumper.add_representer(str, get_omega_conf_dumper().str_representer)
 
 
@@ -312,11 +333,10 @@ def write_table(path: Path, table: pd.DataFrame) -> None:
     schema = {c: str(t) for c, t in table.dtypes.items()}
     atomic_write_text(path.with_suffix(".schema.json"), json.dumps(schema, indent=1))
     atomic_write_csv(path, table)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".parquet.tmp")
+    fd, tmp = _temp_file(path.with_suffix(".parquet"), ".tmp")
     os.close(fd)
     try:
         table.to_parquet(tmp, index=False)
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path.with_suffix(".parquet"))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -41,11 +41,24 @@ def test_a_shared_scratch_config_equals_a_fresh_one_for_every_job(name):
     """run_grid reuses one config object per set of group choices; each job must still see
     exactly the config a fresh composition gives (no value left over from the job before)."""
     jobs = grid_jobs(name, ["scale=default", "seed=0,1"])
+    fresh = [OmegaConf.to_yaml(job_config(job)) for job in jobs]
+    for changed_only in (False, True):  # every value set anew / only those that changed
+        scratch: dict = {}
+        shared = [OmegaConf.to_yaml(job_config(job, scratch, changed_only)) for job in jobs]
+        assert shared == fresh, changed_only
+        assert len(set(shared)) == len(jobs) > 2  # the jobs do differ
+        assert len(scratch) < len(jobs)  # and did share objects
+
+
+def test_changed_only_sets_every_value_when_keys_overlap():
+    """`params={...}` merges into the node `params.lrs=` also sets: the order of the two matters,
+    so a value unchanged since the job before must still be set again after the other."""
+    jobs = [["experiment=dead_relu", f"params={{lrs: [{a}]}}", f"params.lrs=[{b}]"]
+            for a, b in [(0.1, 0.2), (0.1, 0.2), (0.3, 0.2), (0.3, 0.4)]]
     scratch: dict = {}
-    shared = [OmegaConf.to_yaml(job_config(job, scratch)) for job in jobs]
-    assert shared == [OmegaConf.to_yaml(job_config(job)) for job in jobs]
-    assert len(set(shared)) == len(jobs) > 2  # the jobs do differ
-    assert len(scratch) < len(jobs)  # and did share objects
+    for job in jobs:
+        assert list(job_config(job, scratch, changed_only=True).params.lrs) == \
+            list(_plain_compose(job).params.lrs) == [float(job[2][-4:-1])]
 
 
 def test_a_dict_value_merges_into_its_node_as_hydra_does():

@@ -13,8 +13,32 @@ def test_atomic_writes_get_the_permissions_of_a_plain_write(tmp_path):
         (tmp_path / "b.txt").write_text("x")
         mode = stat.S_IMODE((tmp_path / "a.txt").stat().st_mode)
         assert mode == stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o644
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "c.txt", "x")
+        assert stat.S_IMODE((tmp_path / "c.txt").stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_an_atomic_write_replaces_a_temporary_file_a_killed_writer_left(tmp_path):
+    """The temporary file is named by process and thread; one left by a killed process that had
+    the same id (or a stale symlink) is replaced, never followed or appended to."""
+    import os
+    import threading
+
+    from actlab.results import atomic_write_text
+
+    target = tmp_path / "summary.json"
+    stale = tmp_path / f".summary.json.{os.getpid()}-{threading.get_ident()}.tmp"
+    stale.write_text("half a summary from a killed run, longer than the new text")
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("keep")
+    atomic_write_text(target, "{}")
+    assert target.read_text() == "{}" and not stale.exists()
+    stale.symlink_to(elsewhere)
+    atomic_write_text(target, "[]")
+    assert target.read_text() == "[]" and elsewhere.read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.txt", "summary.json"]
 
 
 def _fake_runs(out, n_runs=3):
@@ -84,6 +108,43 @@ def test_config_yaml_is_what_omegaconf_writes():
     for c in (cfg, odd):
         assert config_yaml(c) == OmegaConf.to_yaml(config_dict(c))
     assert "'1e-3'" in config_yaml(odd) and "'true'" in config_yaml(odd)
+    # each top-level entry's text is kept: values that are equal in Python (1 == 1.0 == True)
+    # but written differently must not share one
+    for v in (1, 1.0, True, "1", "True", None, [1], [1.0], {"x": 1}, {1: 1}, float("inf")):
+        c = OmegaConf.create({"a": v, "b": {"c": v}})
+        assert config_yaml(c) == config_yaml(c) == OmegaConf.to_yaml(config_dict(c)), v
+
+
+def test_config_yaml_for_every_job_of_a_grid():
+    """A sweep writes config.yaml from pieces kept between jobs: each job's text must still be
+    what OmegaConf writes for its whole config."""
+    from omegaconf import OmegaConf
+
+    from actlab.grid import grid_jobs, job_config
+    from actlab.results import config_dict, config_yaml
+
+    for name in ("dead_relu", "continual", "output_constraint"):
+        jobs = grid_jobs(name, ["scale=default", "seed=0,1"])
+        texts = [config_yaml(job_config(job)) for job in jobs]
+        assert texts == [OmegaConf.to_yaml(job_config(job)) for job in jobs], name
+        assert len(set(texts)) == len(jobs)
+        assert all(config_yaml(config_dict(job_config(j))) == t for j, t in zip(jobs, texts))
+
+
+def test_effective_config_leaves_the_plain_dict_it_reads_alone():
+    import copy
+
+    from actlab.config import config_dict
+    from actlab.effective import effective_config
+    from actlab.registry import experiments
+    from tests.helpers import compose
+
+    plain = config_dict(compose(["experiment=dead_relu", "activation=relu"]))
+    before = copy.deepcopy(plain)
+    eff = effective_config(plain, experiments()["dead_relu"].reads)
+    assert plain == before
+    assert "slope" not in eff["activation"] and "slope" in plain["activation"]
+    assert "out_dir" not in eff and "device" not in eff["trainer"]
 
 
 def test_a_registered_activation_is_built_once_per_config():
