@@ -27,6 +27,15 @@ def cli():
     return run_cli
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Plot functions return their figures; close whatever a test left open (pyplot keeps every
+    figure alive, and warns past twenty)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 def run_cli_here(*args: str) -> subprocess.CompletedProcess:
     """`actlab ARGS` called in this process (its main, stdout and stderr captured, SystemExit as
     the return code): the same code path as the console script at a tenth of the cost. For what
