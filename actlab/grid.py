@@ -106,6 +106,8 @@ def job_config(overrides: list[str], scratch: dict | None = None,
     if groups not in _BASES:
         _BASES[groups] = _plain_compose(list(groups))
     keys = tuple(_parsed(v)[0] for v in values)
+    if any(isinstance(_parsed(v)[1], dict) for v in values):
+        scratch = None  # a dict merges into what its node holds: start from the base, not a reuse
     if scratch is not None and scratch.get(groups, (None,))[0] == keys:
         _, cfg, last = scratch[groups]
     else:

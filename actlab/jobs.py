@@ -45,12 +45,6 @@ def with_seed(cfg: DictConfig, seed: int) -> DictConfig:
     return sub
 
 
-def plain_with_seed(plain: dict, seed: int) -> dict:
-    """with_seed for the config's plain dict (config_dict)."""
-    if plain["seed"] == seed and not plain["seeds"]:
-        return plain
-    return {**plain, "seed": seed, "seeds": []}
-
 
 def run_one(cfg: DictConfig, exp: Experiment) -> dict:
     """Run one configured experiment into OUT/runs/<experiment>/<run_name>/ and return its
@@ -79,7 +73,8 @@ def run_job(cfg: DictConfig, exp: Experiment, checked: bool = False,
     check_writable(out)
     seeds = list(dict.fromkeys(cfg.seeds)) or [cfg.seed]
     subs = {s: with_seed(cfg, s) for s in seeds}
-    plains = {s: plain_with_seed(plain, s) for s in seeds}
+    # (a seed's own values made anew: a value may interpolate ${seed})
+    plains = {s: plain if subs[s] is cfg else config_dict(subs[s]) for s in seeds}
     effective = {s: effective_config(plains[s], exp.reads) for s in seeds}
     names = {s: run_name(effective[s]) for s in seeds}
     dirs = {s: out / "runs" / exp.name / names[s] for s in seeds}

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -68,16 +67,18 @@ def atomic_write_text(path: Path, text: str) -> None:
 def _temp_file(path: Path, suffix: str) -> tuple[int, str]:
     """A new file beside `path` for an atomic write, open for writing. Created with mode 0666 so
     that the kernel applies the umask as for a plain open() (labmates on a shared cluster can read
-    the results; mkstemp would make it 0600), and named by process and thread, so concurrent
-    writers never share one. Costs a tenth of mkstemp + chmod, three times per run in a sweep."""
+    the results; mkstemp would make it 0600 and need a chmod and a process-wide umask call), under
+    a random name that no other writer, thread or host, can hold (O_EXCL: an existing file, link
+    or folder of that name is never opened, followed or removed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(path.parent / f".{path.name}.{os.getpid()}-{threading.get_ident()}{suffix}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        return os.open(tmp, flags, 0o666), tmp
-    except FileExistsError:  # left by a killed writer that had this process id: ours now
-        os.unlink(tmp)
-        return os.open(tmp, flags, 0o666), tmp
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{os.urandom(4).hex()}{suffix}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def atomic_write_csv(path: Path, df: pd.DataFrame) -> None:
@@ -96,21 +97,31 @@ def config_yaml(cfg: DictConfig | dict) -> str:
     concatenation of each top-level entry's text; a sweep's jobs share most entries (model,
     task, ...), and each distinct one is written once (tests/test_results_io.py compares the
     result with OmegaConf.to_yaml on many configs)."""
+    d = config_dict(cfg)
+    if not d:
+        return "{}\n"
     parts = []
-    for k, v in config_dict(cfg).items():
-        key = (k, repr(v))  # (repr keeps apart what YAML writes differently: 1, 1.0, True, '1')
+    for k, v in d.items():
+        key = (repr(k), repr(v))  # (repr keeps apart what YAML writes differently: 1, 1.0, True)
         text = _YAML_ENTRIES.get(key)
         if text is None:
             if len(_YAML_ENTRIES) >= 4096:
                 _YAML_ENTRIES.clear()
-            text = _YAML_ENTRIES[key] = yaml.dump(
-                {k: v}, Dumper=_Dumper, default_flow_style=False, allow_unicode=True,
-                sort_keys=False)
+            text = _YAML_ENTRIES[key] = _entry_yaml(k, v)
         parts.append(text)
     return "".join(parts)
 
 
-_YAML_ENTRIES: dict[tuple[Any, str], str] = {}
+def _entry_yaml(k: Any, v: Any) -> str:
+    text = yaml.dump({k: v}, Dumper=_Dumper, **_YAML_STYLE)
+    if "\\" in text:  # an escape: libyaml escapes some characters (emoji, \x85) that OmegaConf
+        # writes as they are; OmegaConf's own (pure-Python) dumper decides, for this entry only
+        text = yaml.dump({k: v}, Dumper=get_omega_conf_dumper(), **_YAML_STYLE)
+    return text
+
+
+_YAML_STYLE = {"default_flow_style": False, "allow_unicode": True, "sort_keys": False}
+_YAML_ENTRIES: dict[tuple[str, str], str] = {}
 # OmegaConf's dumper is PyYAML's pure-Python one (~2 ms a config); libyaml's emitter writes the
 # same text with OmegaConf's rule for strings (tests/test_results_io.py compares the two), and
 # never an alias (&id001): OmegaConf's plain dicts share no objects, so it writes none either.

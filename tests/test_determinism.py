@@ -64,3 +64,17 @@ def test_a_failing_batched_job_falls_back_to_one_seed_at_a_time(tmp_path, monkey
     summaries = run_job(cfg, exp)
     assert [s["status"] for s in summaries] == ["ok", "ok"]
     assert [s["seeds_batched"] for s in summaries] == [1, 1]
+
+
+def test_each_seed_of_a_job_records_its_own_values(tmp_path):
+    """A value that interpolates ${seed} resolves per seed: each seed's config.yaml and run name
+    are those of a solo run with that seed (the job's plain values are not reused across seeds)."""
+    import yaml
+
+    common = ["experiment=saturation", "scale=smoke", "activation=tanh", "trainer.steps=2",
+              "task.data_seed=${seed}", f"out_dir={tmp_path}"]
+    summaries = run_job(compose([*common, "seeds=[0,1,2]"]), EXPERIMENTS["saturation"])
+    for s, summary in zip([0, 1, 2], summaries):
+        run = tmp_path / "runs" / "saturation" / summary["run_id"]
+        assert yaml.safe_load((run / "config.yaml").read_text())["task"]["data_seed"] == s
+        assert summary["run_id"] == name_of(compose([*common, f"seed={s}"]), "saturation")

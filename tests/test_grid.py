@@ -61,6 +61,20 @@ def test_changed_only_sets_every_value_when_keys_overlap():
             list(_plain_compose(job).params.lrs) == [float(job[2][-4:-1])]
 
 
+def test_a_sweep_over_dict_values_gives_each_job_its_own_merge():
+    """`params={lrs: [0.7]},{cause: bias}` sweeps two dicts; each merges into the experiment's
+    params, never into what the job before left there."""
+    jobs = grid_jobs("dead_relu", ["activation=relu", "seed=0", "activation.slope=0.01",
+                                   "params={lrs: [0.7]},{cause: bias}"])
+    assert len(jobs) == 2 * 3  # (times the experiment's own three params.cause)
+    for changed_only in (False, True):
+        scratch: dict = {}
+        for job in jobs:
+            assert OmegaConf.to_yaml(job_config(job, scratch, changed_only)) == \
+                OmegaConf.to_yaml(_plain_compose(job)), job
+    assert list(job_config(jobs[-1], {}).params.lrs) != [0.7]
+
+
 def test_a_dict_value_merges_into_its_node_as_hydra_does():
     job = ["experiment=dead_relu", "params={lrs: [0.1]}", "seed=0"]
     fast, hydra = job_config(job), _plain_compose(job)

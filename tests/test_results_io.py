@@ -20,26 +20,28 @@ def test_atomic_writes_get_the_permissions_of_a_plain_write(tmp_path):
         os.umask(old)
 
 
-def test_an_atomic_write_replaces_a_temporary_file_a_killed_writer_left(tmp_path):
-    """The temporary file is named by process and thread; one left by a killed process that had
-    the same id (or a stale symlink) is replaced, never followed or appended to."""
+def test_an_atomic_write_never_touches_a_file_that_holds_its_temporary_name(tmp_path,
+                                                                             monkeypatch):
+    """The temporary name is random and opened with O_EXCL: whatever already holds it (another
+    writer's file, a stale one, a symlink, a folder) is never opened, followed or removed; the
+    write takes the next name."""
     import os
-    import threading
 
-    from actlab.results import atomic_write_text
+    from actlab import results
 
     target = tmp_path / "summary.json"
-    stale = tmp_path / f".summary.json.{os.getpid()}-{threading.get_ident()}.tmp"
-    stale.write_text("half a summary from a killed run, longer than the new text")
     elsewhere = tmp_path / "elsewhere.txt"
     elsewhere.write_text("keep")
-    atomic_write_text(target, "{}")
-    assert target.read_text() == "{}" and not stale.exists()
-    stale.symlink_to(elsewhere)
-    atomic_write_text(target, "[]")
-    assert target.read_text() == "[]" and elsewhere.read_text() == "keep"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.txt", "summary.json"]
-
+    taken = [tmp_path / f".summary.json.{b * 4}.tmp" for b in ("aa", "bb", "cc")]
+    taken[0].write_text("another writer's half")
+    taken[1].symlink_to(elsewhere)
+    taken[2].mkdir()
+    names = iter(bytes.fromhex(b * 4) for b in ("aa", "bb", "cc", "dd"))
+    monkeypatch.setattr(os, "urandom", lambda n: next(names))
+    results.atomic_write_text(target, "{}")
+    assert target.read_text() == "{}" and elsewhere.read_text() == "keep"
+    assert taken[0].read_text() == "another writer's half" and taken[2].is_dir()
+    assert not (tmp_path / ".summary.json.dddddddd.tmp").exists()
 
 def _fake_runs(out, n_runs=3):
     """Run folders as write_run leaves them: a column that is a word for one run and empty for
@@ -110,9 +112,11 @@ def test_config_yaml_is_what_omegaconf_writes():
     assert "'1e-3'" in config_yaml(odd) and "'true'" in config_yaml(odd)
     # each top-level entry's text is kept: values that are equal in Python (1 == 1.0 == True)
     # but written differently must not share one
-    for v in (1, 1.0, True, "1", "True", None, [1], [1.0], {"x": 1}, {1: 1}, float("inf")):
-        c = OmegaConf.create({"a": v, "b": {"c": v}})
-        assert config_yaml(c) == config_yaml(c) == OmegaConf.to_yaml(config_dict(c)), v
+    for v in (1, 1.0, True, "1", "True", None, [1], [1.0], {"x": 1}, {1: 1}, float("inf"),
+              "fire \U0001F525", "a\x85b", "line\u2028sep", "back\\slash", {}, []):
+        for c in (OmegaConf.create({"a": v, "b": {"c": v}}), OmegaConf.create({v: "x"})
+                  if isinstance(v, (int, float, str)) and v == v else OmegaConf.create({})):
+            assert config_yaml(c) == config_yaml(c) == OmegaConf.to_yaml(config_dict(c)), v
 
 
 def test_config_yaml_for_every_job_of_a_grid():
