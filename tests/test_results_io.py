@@ -207,3 +207,25 @@ def test_metrics_csv_is_the_dataframe_csv(monkeypatch):
                  [{"value": 2**70}, {"value": None}]):  # found by review: pandas' own text
         want = reference(rows, columns).to_csv(index=False, lineterminator="\n")
         assert R.tidy_csv(rows, columns) == (want, len(rows)), rows
+
+
+def test_config_yaml_reads_back_as_omegaconf_reads_it(tmp_path):
+    """collect reads every run's config.yaml through libyaml with OmegaConf's resolvers; it must
+    give what OmegaConf.load + to_container(resolve=False) give, types included."""
+    from omegaconf import OmegaConf
+
+    from actlab.results import config_yaml, load_config_yaml
+    from tests.helpers import compose
+
+    texts = [config_yaml(compose(["experiment=continual", "task.data_seed=${seed}"])),
+             config_yaml(compose(["experiment=dead_relu", "activation=custom",
+                                  "activation.target=tests.custom_acts:dip"])),
+             "a: 1e-3\nb: 1.0e+5\nc: .inf\nd: -.nan\ne: 2026-11-29\nf: '1'\ng: ???\nh: ${x.y}\n"
+             "i: [1, 2.5, null, 'x']\nj: {k: yes, l: on, m: 0x1F, n: 0o17, o: 1_000}\np: ~\n"
+             "q: \"fire \\U0001F525\"\nr: {}\ns: []\n1: int key\ntrue: bool key\n"]
+    for i, text in enumerate(texts):
+        path = tmp_path / f"{i}.yaml"
+        path.write_text(text, encoding="utf-8")
+        ours = load_config_yaml(path)
+        theirs = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        assert repr(ours) == repr(theirs), text
