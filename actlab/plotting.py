@@ -4,7 +4,6 @@ experiment; each takes a DataFrame and returns a matplotlib Figure."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 
@@ -42,6 +41,8 @@ def colors(keys) -> dict:
 
 def save_figure(fig, out_dir: Path, name: str) -> list[Path]:
     """PNG for reports, PDF for papers; each written atomically."""
+    from actlab.results import atomic_write_bytes  # (pandas: not for every training job)
+
     out_dir.mkdir(parents=True, exist_ok=True)
     # The style crops to the drawn content (savefig.bbox: tight); left to savefig, each format
     # would lay the figure out once more just to find that box. Found once here, the two files
@@ -56,9 +57,7 @@ def save_figure(fig, out_dir: Path, name: str) -> list[Path]:
         buf = io.BytesIO()
         fig.savefig(buf, format=ext, bbox_inches=bbox)
         path = out_dir / f"{name}.{ext}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, buf.getvalue())
         paths.append(path)
     plt.close(fig)
     return paths

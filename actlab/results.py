@@ -64,6 +64,18 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """atomic_write_text for bytes (figures)."""
+    fd, tmp = _temp_file(path, ".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _temp_file(path: Path, suffix: str) -> tuple[int, str]:
     """A new file beside `path` for an atomic write, open for writing. Created with mode 0666 so
     that the kernel applies the umask as for a plain open() (labmates on a shared cluster can read

@@ -229,3 +229,21 @@ def test_config_yaml_reads_back_as_omegaconf_reads_it(tmp_path):
         ours = load_config_yaml(path)
         theirs = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
         assert repr(ours) == repr(theirs), text
+
+
+def test_figures_are_written_atomically_with_a_plain_write_s_permissions(tmp_path):
+    import os
+    import stat
+
+    from actlab.plotting import plt, save_figure
+
+    old = os.umask(0o022)
+    try:
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        paths = save_figure(fig, tmp_path, "line")
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["line.pdf", "line.png"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 and p.stat().st_size > 1000
+               for p in paths)
