@@ -18,13 +18,12 @@ from pathlib import Path
 from omegaconf import DictConfig, open_dict
 
 from actlab import __version__
-from actlab.config import ConfigError, check_writable, validate
+from actlab.config import ConfigError, check_writable, config_dict, validate
 from actlab.effective import effective_config
 from actlab.experiment import Experiment
 from actlab.results import (
     atomic_write_text,
     config_columns,
-    config_dict,
     config_yaml,
     read_summary,
     run_name,
@@ -43,7 +42,6 @@ def with_seed(cfg: DictConfig, seed: int) -> DictConfig:
     with open_dict(sub):
         sub.seed, sub.seeds = seed, []
     return sub
-
 
 
 def run_one(cfg: DictConfig, exp: Experiment) -> dict:

@@ -53,15 +53,9 @@ CONFIG_COLUMNS = {
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename: never a half-written file."""
-    fd, tmp = _temp_file(path, ".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write to a temporary file in the same folder, then rename: never a half-written file.
+    UTF-8, newlines as given."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -410,7 +404,7 @@ def load_config_yaml(path: Path) -> Any:
     """A run's config.yaml as plain values, read as OmegaConf reads YAML (its rule for floats such
     as 1e-3, no timestamps), interpolations left as written: what
     OmegaConf.to_container(OmegaConf.load(path), resolve=False) gives, through libyaml's parser
-    without building a DictConfig (collect reads thousands: 14 ms each that way, ~1 ms this
+    without building a DictConfig (collect reads thousands: ~5 ms each that way, 0.3 ms this
     way; tests/test_results_io.py compares the two)."""
     with open(path, encoding="utf-8") as f:
         return yaml.load(f, Loader=_Loader)
